@@ -1,0 +1,66 @@
+# Kairos: `make run` starts the all-in-one shape; `make test` runs every suite. Both set up what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+UV_VERSION := 0.13.9
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: help setup test-setup run run-distributed test lint typecheck importlint unit integration e2e bench clean
+
+help:
+	@echo "make run              start the all-in-one shape (embedded PostgreSQL) on http://127.0.0.1:8000/"
+	@echo "make run-distributed  start every service as its own process (RabbitMQ, PostgreSQL on loopback)"
+	@echo "make test             lint, type-check, import contracts, then unit, integration and e2e suites"
+	@echo "make bench            benchmarks, printed as ratios against a ceiling measured in the same run"
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+# The Python environment, exactly as locked.
+setup: $(UV)
+	$(UV) sync --frozen --quiet
+
+# What the test suites need beyond Python: Debian packages.
+test-setup: setup
+	bash scripts/system-packages.sh
+
+run: setup
+	$(UV) run kairos run all-in-one
+
+run-distributed: setup
+	$(UV) run kairos run distributed
+
+lint: setup
+	$(UV) run ruff check src tests benchmarks
+	$(UV) run ruff format --check src tests benchmarks
+
+typecheck: setup
+	$(UV) run mypy
+
+importlint: setup
+	$(UV) run lint-imports
+
+unit: setup
+	$(UV) run pytest tests/unit -q
+
+integration: test-setup
+	$(UV) run pytest tests/integration -q
+
+e2e: test-setup
+	$(UV) run pytest tests/e2e -q
+
+test: test-setup
+	$(UV) run ruff check src tests benchmarks
+	$(UV) run ruff format --check src tests benchmarks
+	$(UV) run mypy
+	$(UV) run lint-imports
+	$(UV) run pytest tests -q
+
+bench: setup
+	$(UV) run python -m benchmarks
+
+clean:
+	rm -rf .tools .venv .pytest_cache .mypy_cache .ruff_cache

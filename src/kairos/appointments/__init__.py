@@ -1,0 +1,1 @@
+"""The appointments service: domains, schedules, free slots, requests, decisions and event history."""

@@ -1,0 +1,5 @@
+"""The appointments service's HTTP API, under ``/api/v1/appointments``."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["appointments"])

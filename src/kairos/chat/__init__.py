@@ -1,0 +1,1 @@
+"""The chat service: conversations between patients and practices: participants, messages and presence."""

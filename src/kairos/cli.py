@@ -1,0 +1,177 @@
+"""The ``kairos`` command: run a shape or a service, migrate, seed demo data, inspect parked events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+import typer
+
+from kairos.platform.config import SERVICES, Settings, TransportKind, load_settings
+from kairos.platform.observability.logging import setup_logging
+from kairos.platform.observability.tracing import setup_tracing
+
+app = typer.Typer(help="Kairos: open-source appointment platform.", no_args_is_help=True, add_completion=False)
+events_app = typer.Typer(help="Integration events: parked events and their replay.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+
+T = TypeVar("T")
+
+
+def _settings(process: str) -> Settings:
+    settings = load_settings()
+    setup_logging(level=settings.log_level, log_format=settings.log_format)
+    setup_tracing(service_name=f"kairos-{process}", exporter_endpoint=settings.otel_exporter_endpoint)
+    return settings
+
+
+def _run(main: Callable[[asyncio.Event], Awaitable[T]]) -> T:
+    async def with_signals() -> T:
+        from kairos.platform.serve import stop_signal
+
+        return await main(stop_signal())
+
+    return asyncio.run(with_signals())
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+@app.command()
+def run(
+    target: Annotated[
+        str, typer.Argument(help="all-in-one, distributed, or one service: " + ", ".join(SERVICES))
+    ] = "all-in-one",
+    migrate: Annotated[bool, typer.Option(help="apply database migrations before starting")] = True,
+) -> None:
+    """Run the all-in-one shape, the whole distributed shape, or one service of it."""
+    if target == "all-in-one":
+        from kairos.allinone import run_all_in_one
+
+        settings = _settings("all-in-one")
+
+        def ready(url: str) -> None:
+            typer.secho(f"\n  Kairos is running: open {url}\n  (Ctrl-C stops it)\n", fg=typer.colors.GREEN, err=True)
+
+        _run(lambda stop: run_all_in_one(settings, stop=stop, on_ready=ready))
+    elif target == "distributed":
+        from kairos.distributed import run_supervised
+
+        settings = _settings("supervisor")
+        raise typer.Exit(_run(lambda stop: run_supervised(settings, stop=stop)))
+    elif target in SERVICES:
+        from kairos.distributed import run_service
+
+        settings = _settings(target)
+        _run(lambda stop: run_service(target, settings, stop=stop, migrate=migrate))
+    else:
+        raise typer.BadParameter(f"unknown target {target!r}")
+
+
+@app.command(name="migrate")
+def migrate_command(
+    services: Annotated[list[str] | None, typer.Argument(help="services to migrate (default: all)")] = None,
+) -> None:
+    """Create each service's database if needed and apply its migrations."""
+    from kairos.allinone import database_server
+    from kairos.platform.db.engine import database_url
+    from kairos.platform.db.migrate import ensure_database, upgrade
+    from kairos.services import definition
+
+    settings = _settings("migrate")
+    names = services or list(SERVICES)
+
+    async def main(_: asyncio.Event) -> None:
+        with database_server(settings) as resolved:
+            for name in names:
+                url = database_url(resolved, name)
+                await ensure_database(url)
+                await upgrade(url, definition(name).histories)
+
+    _run(main)
+    _print_json({"migrated": names})
+
+
+@app.command(name="seed-demo")
+def seed_demo() -> None:
+    """Load the demo data (idempotent: existing demo records are left as they are)."""
+    from kairos.allinone import AllInOne, database_server
+
+    settings = _settings("seed-demo")
+
+    async def main(_: asyncio.Event) -> None:
+        with database_server(settings) as resolved:
+            system = AllInOne(resolved)
+            await system.migrate()
+            await system.seed_demo()
+            for runtime in system.runtimes.values():
+                await runtime.stop()
+
+    _run(main)
+
+
+def _with_parking(service: str, action: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``action(parking_lot)`` against the configured transport's parked events of ``service``."""
+    from kairos.allinone import database_server
+    from kairos.platform.db.engine import database_url
+    from kairos.platform.events.factory import create_transport
+    from kairos.platform.runtime import ServiceRuntime
+    from kairos.services import definition
+
+    settings = _settings("events")
+
+    async def main(_: asyncio.Event) -> T:
+        if settings.transport == TransportKind.RABBITMQ:
+            return await action(create_transport(settings))
+        with database_server(settings) as resolved:
+            transport = create_transport(resolved)
+            runtime = ServiceRuntime(
+                definition(service),
+                settings=resolved,
+                database_url=database_url(resolved, service),
+                transport=transport,
+            )
+            try:
+                return await action(transport)
+            finally:
+                await runtime.stop()
+
+    return _run(main)
+
+
+@events_app.command(name="parked")
+def list_parked(
+    service: Annotated[str, typer.Argument(help="the consuming service")],
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+) -> None:
+    """List the events a service's consumer parked after its retries, as JSON."""
+    parked = _with_parking(service, lambda lot: lot.list_parked(service, limit=limit))
+    _print_json([event.model_dump(mode="json") for event in parked])
+
+
+@events_app.command(name="replay")
+def replay(
+    service: Annotated[str, typer.Argument(help="the consuming service")],
+    event_id: Annotated[list[UUID] | None, typer.Option("--id", help="an event to replay (repeatable)")] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="replay every parked event")] = False,
+) -> None:
+    """Send parked events back to the service's consumer."""
+    if not event_id and not replay_all:
+        typer.echo("give --id ID (repeatable) or --all", err=True)
+        raise typer.Exit(2)
+    ids = None if replay_all else event_id
+    count = _with_parking(service, lambda lot: lot.replay(service, ids))
+    _print_json({"replayed": count})
+
+
+def main() -> None:
+    app(prog_name="kairos")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

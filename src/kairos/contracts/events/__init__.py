@@ -1,0 +1,1 @@
+"""Integration event contracts, one module per producing area."""

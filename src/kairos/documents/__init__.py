@@ -1,0 +1,1 @@
+"""The documents service: files, versions, templates, generated documents, share links, extraction."""

@@ -1,0 +1,1 @@
+"""Plain-Python domain model of the documents service: no I/O, no framework."""

@@ -1,0 +1,1 @@
+"""The gateway: one entry point for clients, routing ``/api/v1/<service>/…`` to the service that owns it."""

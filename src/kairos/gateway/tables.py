@@ -1,0 +1,5 @@
+"""The gateway service's own tables (its database is its own; no other service reads it)."""
+
+from sqlalchemy import MetaData
+
+metadata = MetaData()

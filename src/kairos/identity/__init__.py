@@ -1,0 +1,1 @@
+"""The identity service: users, credentials, MFA, OIDC provider, roles, profiles, consents, GDPR."""

@@ -1,0 +1,1 @@
+"""The monitoring service: health of all services, logs, the audit trail, alerts and analytics."""

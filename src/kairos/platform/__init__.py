@@ -1,0 +1,1 @@
+"""Shared mechanisms every Kairos service stands on; no business logic lives here."""

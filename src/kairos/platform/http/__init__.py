@@ -1,0 +1,1 @@
+"""HTTP conventions: problem details, request context, idempotency, pagination and the app factory."""
