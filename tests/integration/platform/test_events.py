@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -117,7 +118,7 @@ async def test_a_failing_handler_is_retried_with_back_off_then_parked_and_replay
     parked = await _wait_parked(flow, count=1)
     attempts = flow.probe.attempts[13]
     assert len(attempts) == 1 + len(RETRY_DELAYS)
-    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
     for gap, delay in zip(gaps, RETRY_DELAYS, strict=True):
         assert gap >= delay * 0.9, f"retried after {gap:.2f}s, before its {delay}s back-off"
     assert parked[0].envelope.data == {"seq": 13}
