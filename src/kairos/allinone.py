@@ -29,14 +29,20 @@ log = structlog.get_logger(__name__)
 
 @contextlib.contextmanager
 def database_server(settings: Settings) -> Iterator[Settings]:
-    """Settings pointing at a PostgreSQL server: the configured one, or the embedded one started here."""
+    """Settings pointing at a PostgreSQL server: the configured one, or the embedded one started here
+    (which means the all-in-one shape, so events stay in-process)."""
     if settings.database_url is not None:
         yield settings
         return
     embedded = EmbeddedPostgres(settings.data_dir)
     url = embedded.start()
     try:
-        yield settings.model_copy(update={"database_url": SecretStr(url.render_as_string(hide_password=False))})
+        yield settings.model_copy(
+            update={
+                "database_url": SecretStr(url.render_as_string(hide_password=False)),
+                "transport": TransportKind.IN_PROCESS,
+            }
+        )
     finally:
         embedded.stop()
 

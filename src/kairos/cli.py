@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import typer
+from pydantic import ValidationError
 
 from kairos.platform.config import SERVICES, Settings, TransportKind, load_settings
 from kairos.platform.observability.logging import setup_logging
@@ -23,7 +24,13 @@ T = TypeVar("T")
 
 
 def _settings(process: str) -> Settings:
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "KAIROS_" + "_".join(str(part) for part in problem["loc"]).upper()
+            typer.secho(f"{name}: {problem['msg']}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     setup_logging(level=settings.log_level, log_format=settings.log_format)
     setup_tracing(service_name=f"kairos-{process}", exporter_endpoint=settings.otel_exporter_endpoint)
     return settings
@@ -77,21 +84,19 @@ def run(
 def migrate_command(
     services: Annotated[list[str] | None, typer.Argument(help="services to migrate (default: all)")] = None,
 ) -> None:
-    """Create each service's database if needed and apply its migrations."""
+    """Create each service's database if needed, apply its migrations, and declare the broker's queues."""
     from kairos.allinone import database_server
-    from kairos.platform.db.engine import database_url
-    from kairos.platform.db.migrate import ensure_database, upgrade
-    from kairos.services import definition
+    from kairos.distributed import migrate_all
 
     settings = _settings("migrate")
     names = services or list(SERVICES)
+    unknown = sorted(set(names) - set(SERVICES))
+    if unknown:
+        raise typer.BadParameter(f"unknown services: {', '.join(unknown)}")
 
     async def main(_: asyncio.Event) -> None:
         with database_server(settings) as resolved:
-            for name in names:
-                url = database_url(resolved, name)
-                await ensure_database(url)
-                await upgrade(url, definition(name).histories)
+            await migrate_all(resolved, names)
 
     _run(main)
     _print_json({"migrated": names})

@@ -14,9 +14,11 @@ import sys
 
 import structlog
 
-from kairos.platform.config import SERVICES, Settings
+from kairos.platform.config import SERVICES, Settings, TransportKind
 from kairos.platform.db.engine import database_url
+from kairos.platform.db.migrate import ensure_database, upgrade
 from kairos.platform.events.factory import create_transport
+from kairos.platform.events.transport import Transport
 from kairos.platform.runtime import ServiceRuntime
 from kairos.platform.serve import serve
 from kairos.services import all_definitions, definition
@@ -33,6 +35,7 @@ async def run_service(name: str, settings: Settings, *, stop: asyncio.Event, mig
         await runtime.migrate()
     await transport.start()
     try:
+        await declare_consumers(transport)
         await runtime.start()
         try:
             await serve(runtime.app, host=settings.host, port=settings.service_port(name), stop=stop)
@@ -42,18 +45,26 @@ async def run_service(name: str, settings: Settings, *, stop: asyncio.Event, mig
         await transport.stop()
 
 
-async def migrate_all(settings: Settings) -> None:
+async def declare_consumers(transport: Transport) -> None:
+    """Every service's queues exist before this one publishes anything."""
     for service in all_definitions():
-        runtime = ServiceRuntime(
-            service,
-            settings=settings,
-            database_url=database_url(settings, service.name),
-            transport=create_transport(settings),
-        )
+        if service.handlers is not None:
+            await transport.declare(service.name, service.handlers.event_types)
+
+
+async def migrate_all(settings: Settings, services: list[str] | None = None) -> None:
+    """Create and migrate each service's database, and declare the broker's queues for every consumer."""
+    for name in services or SERVICES:
+        url = database_url(settings, name)
+        await ensure_database(url)
+        await upgrade(url, definition(name).histories)
+    if settings.transport == TransportKind.RABBITMQ:
+        transport = create_transport(settings)
+        await transport.start()
         try:
-            await runtime.migrate()
+            await declare_consumers(transport)
         finally:
-            await runtime.engine.dispose()
+            await transport.stop()
 
 
 async def run_supervised(settings: Settings, *, stop: asyncio.Event) -> int:

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
         env_prefix="KAIROS_",
         secrets_dir=os.environ.get("KAIROS_SECRETS_DIR") or None,
         extra="ignore",
+        env_ignore_empty=True,  # KAIROS_X= (empty) means "not set", as operators expect
     )
 
     environment: str = Field(default="development", description="development, test or production")

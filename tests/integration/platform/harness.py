@@ -67,6 +67,7 @@ class Probe:
     database: Database
     name: str
     failing_seqs: set[int] = field(default_factory=set)
+    handling_time: float = 0.0  # seconds each handling takes, to keep events in flight
     attempts: dict[int, list[float]] = field(default_factory=dict)
 
     def consumer(self) -> EventConsumer:
@@ -77,6 +78,8 @@ class Probe:
             self.attempts.setdefault(event.seq, []).append(time.monotonic())
             if event.seq in self.failing_seqs:
                 raise RuntimeError(f"probe {event.seq} refused")
+            if self.handling_time:
+                await asyncio.sleep(self.handling_time)
             await uow.session.execute(
                 text("INSERT INTO received (event_id, subject, seq) VALUES (:id, :subject, :seq)"),
                 {"id": meta.id, "subject": meta.subject, "seq": event.seq},

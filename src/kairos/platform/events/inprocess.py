@@ -52,6 +52,9 @@ class InProcessTransport:
     async def is_ready(self) -> bool:
         return True
 
+    async def declare(self, consumer: str, event_types: Sequence[str]) -> None:
+        """Nothing to prepare: subscribers are known in-process."""
+
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         for envelope in envelopes:
             for consumer in self._consumers.values():

@@ -94,7 +94,7 @@ class RabbitMqTransport:
             self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )
         for consumer in self._consumers.values():
-            await self._declare(consumer)
+            await self.declare(consumer.name, consumer.event_types)
             mailbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
             channel = await self._connection.channel(publisher_confirms=True)
             await channel.set_qos(prefetch_count=self._prefetch)
@@ -134,22 +134,25 @@ class RabbitMqTransport:
         except (aio_pika.exceptions.AMQPError, ConnectionError, TimeoutError, RuntimeError) as error:
             raise TransportUnavailable(repr(error)) from error
 
-    async def _declare(self, consumer: EventConsumer) -> None:
-        assert self._connection is not None
+    async def declare(self, consumer: str, event_types: Sequence[str]) -> None:
+        """Create a consumer's queues and bindings (idempotent). Done for every consumer before any service
+        publishes, so an event published before its consumer first starts waits for it instead of vanishing."""
+        if self._connection is None:
+            raise TransportUnavailable("transport not started")
         async with self._connection.channel() as channel:
-            main = queue_name(consumer.name)
-            parked = parked_queue_name(consumer.name)
+            main = queue_name(consumer)
+            parked = parked_queue_name(consumer)
             await channel.declare_queue(parked, durable=True, arguments=_quorum())
             for delay in self._retry_delays:
                 await channel.declare_queue(
-                    retry_queue_name(consumer.name, delay),
+                    retry_queue_name(consumer, delay),
                     durable=True,
                     arguments=_quorum(**{"x-message-ttl": int(delay * 1000)}, **_dead_letter_to(main)),
                 )
             queue = await channel.declare_queue(
                 main, durable=True, arguments=_quorum(**{"x-delivery-limit": DELIVERY_LIMIT}, **_dead_letter_to(parked))
             )
-            for event_type in consumer.event_types:
+            for event_type in event_types:
                 await queue.bind(self._exchange_name, routing_key=event_type)
 
     async def _work(

@@ -22,6 +22,9 @@ class Transport(Protocol):
 
     async def is_ready(self) -> bool: ...
 
+    async def declare(self, consumer: str, event_types: Sequence[str]) -> None:
+        """Prepare delivery to a consumer that may not be running yet (queues and bindings)."""
+
 
 class TransportUnavailable(Exception):
     """The transport could not take the events now; the relay tries again later."""
