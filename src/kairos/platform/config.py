@@ -43,7 +43,6 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix="KAIROS_",
-        secrets_dir=os.environ.get("KAIROS_SECRETS_DIR") or None,
         extra="ignore",
         env_ignore_empty=True,  # KAIROS_X= (empty) means "not set", as operators expect
     )
@@ -121,5 +120,11 @@ SettingsT = TypeVar("SettingsT", bound=Settings)
 
 
 def load_settings(settings_class: type[SettingsT] = Settings, **overrides: Any) -> SettingsT:  # type: ignore[assignment]
-    """Read the settings now (not at import time); keyword overrides win over the environment."""
-    return settings_class(**overrides)
+    """Read the settings now (not at import time); keyword overrides win over the environment.
+
+    Secrets may come from files instead of the environment: a directory named by ``KAIROS_SECRETS_DIR``
+    (Kubernetes or Docker secrets) holding one file per setting, named like the variable
+    (``kairos_database_url``); the environment wins over a file.
+    """
+    secrets_dir = os.environ.get("KAIROS_SECRETS_DIR") or None
+    return settings_class(_secrets_dir=secrets_dir, **overrides)

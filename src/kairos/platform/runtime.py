@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
@@ -159,6 +160,9 @@ class ServiceRuntime:
         return {"database": self.database_ready, "events": self.transport.is_ready, **self.extra_checks}
 
 
+FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": True}
+
+
 def create_app(runtime: ServiceRuntime) -> FastAPI:
     definition = runtime.definition
     app = FastAPI(
@@ -170,6 +174,9 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
         redoc_url=None,
         openapi_tags=list(definition.openapi_tags) or None,
         responses=problems.PROBLEM_RESPONSES,
+        # Our RequestContextMiddleware owns the server span (it wraps the gateway's proxying too) and our
+        # Prometheus metrics; FastAPI's own spans of dependencies and endpoints nest under it.
+        telemetry=FASTAPI_TELEMETRY,
     )
     app.state.runtime = runtime
     app.state.token_verifier = runtime.verifier

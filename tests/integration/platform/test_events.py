@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from kairos.platform.config import Settings
 from kairos.platform.db.engine import asyncpg_dsn
@@ -106,6 +107,9 @@ async def test_a_committed_event_is_handled_exactly_once_even_when_delivered_aga
     assert await flow.probe.received_count() == 1
     assert await flow.producer.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
     assert await flow.probe.database.scalar("SELECT count(*) FROM inbox") == 1
+    assert _handled(flow, "handled") == 1
+    assert _handled(flow, "duplicate") == 1
+    assert await flow.relay.backlog() == (0, 0.0)
 
 
 async def test_a_failing_handler_is_retried_with_back_off_then_parked_and_replayed_after_the_fix(flow: Flow) -> None:
@@ -129,6 +133,17 @@ async def test_a_failing_handler_is_retried_with_back_off_then_parked_and_replay
     assert await flow.probe.wait_for(lambda n: n >= 6) == 6
     assert await flow.probe.database.rows("SELECT seq FROM received WHERE subject = 'poison'") == [(13,)]
     assert await _wait_parked(flow, count=0) == []
+    assert _handled(flow, "retried") == len(RETRY_DELAYS)
+    assert _handled(flow, "parked") == 1
+    failures = REGISTRY.get_sample_value(
+        "kairos_event_handler_failures_total", {"service": flow.probe.name, "type": "probe.happened"}
+    )
+    assert failures == 1 + len(RETRY_DELAYS)
+
+
+def _handled(flow: Flow, outcome: str) -> float:
+    labels = {"service": flow.probe.name, "type": "probe.happened", "outcome": outcome}
+    return REGISTRY.get_sample_value("kairos_events_handled_total", labels) or 0.0
 
 
 async def _wait_parked(flow: Flow, *, count: int, timeout: float = 20.0) -> list:  # type: ignore[type-arg]

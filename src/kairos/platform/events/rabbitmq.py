@@ -37,6 +37,7 @@ ATTEMPT_HEADER = "x-kairos-attempt"
 ERROR_HEADER = "x-kairos-error"
 DELIVERY_LIMIT = 20
 PUBLISH_TIMEOUT = 15.0
+LAG_SAMPLE_SECONDS = 15.0
 
 
 def queue_name(consumer: str) -> str:
@@ -103,6 +104,8 @@ class RabbitMqTransport:
             self._workers.append(
                 asyncio.create_task(self._work(consumer, channel, mailbox), name=f"{consumer.name}-consumer")
             )
+        if self._consumers:
+            self._workers.append(asyncio.create_task(self._measure_lag(), name="queue-depth"))
 
     async def stop(self) -> None:
         for worker in self._workers:
@@ -264,17 +267,26 @@ class RabbitMqTransport:
         return replayed
 
     async def queue_depth(self, consumer: str) -> int:
-        """Messages waiting in the service's main queue and its retry queues."""
-        connection = await aio_pika.connect(self._url)
-        async with connection:
-            channel = await connection.channel()
-            names = [queue_name(consumer)] + [retry_queue_name(consumer, d) for d in self._retry_delays]
-            total = 0
+        """Messages waiting in the service's main queue and its retry queues (the consumer's lag)."""
+        if self._connection is None:
+            raise TransportUnavailable("transport not started")
+        names = [queue_name(consumer)] + [retry_queue_name(consumer, delay) for delay in self._retry_delays]
+        total = 0
+        async with self._connection.channel() as channel:
             for name in names:
                 queue = await channel.declare_queue(name, passive=True)
                 total += queue.declaration_result.message_count or 0
         metrics.CONSUMER_QUEUE_DEPTH.labels(consumer).set(total)
         return total
+
+    async def _measure_lag(self) -> None:
+        while True:
+            await asyncio.sleep(LAG_SAMPLE_SECONDS)
+            for consumer in self._consumers:
+                try:
+                    await self.queue_depth(consumer)
+                except Exception as error:
+                    log.info("event.queue_depth_unavailable", consumer=consumer, error=repr(error))
 
 
 def _message(envelope: Envelope) -> aio_pika.Message:
