@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -35,14 +34,14 @@ CALLER_SPAN = "00f067aa0ba902b7"
 
 
 @pytest.fixture(scope="module")
-def spans() -> Iterator[InMemorySpanExporter]:
+def spans() -> InMemorySpanExporter:
     exporter = InMemorySpanExporter()
     provider = trace.get_tracer_provider()
     if not isinstance(provider, TracerProvider):
         provider = TracerProvider()
         trace.set_tracer_provider(provider)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield exporter
+    return exporter
 
 
 async def test_a_request_and_the_event_it_causes_share_one_trace(
@@ -110,7 +109,7 @@ def _ancestors(span: ReadableSpan, spans: list[ReadableSpan]) -> list[int]:
     return found
 
 
-def test_the_gateway_forwards_the_trace_and_correlation_to_the_service(spans: InMemorySpanExporter) -> None:
+def test_the_gateway_forwards_its_own_span_as_the_parent_not_the_callers_header(spans: InMemorySpanExporter) -> None:
     scope = {"type": "http", "headers": [(b"traceparent", b"00-ffffffffffffffffffffffffffffffff-1111111111111111-01")]}
     with continue_trace(
         "GET /x", traceparent=f"00-{TRACE_ID}-{CALLER_SPAN}-01", kind=SpanKind.SERVER, service="gateway"
