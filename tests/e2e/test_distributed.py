@@ -3,9 +3,15 @@ through the gateway."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import aio_pika
 import httpx
 import pytest
 
@@ -96,6 +102,59 @@ def test_monitoring_refuses_a_caller_without_the_operator_role(
     response = httpx.get(f"{gateway}/api/v1/monitoring/services", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403
     assert response.json()["type"] == "urn:kairos:problem:forbidden"
+
+
+def test_an_operator_lists_and_replays_parked_events_with_the_kairos_command(
+    distributed: tuple[KairosProcess, str], rabbitmq_url: str
+) -> None:
+    kairos, _ = distributed
+    event_id = str(uuid.uuid4())
+    broken = {  # a service.started whose data breaks the contract: no retry can help, it is parked
+        "id": event_id,
+        "type": "service.started",
+        "version": 1,
+        "occurred_at": "2026-11-25T10:00:00Z",
+        "producer": "e2e",
+        "subject": "service:e2e",
+        "data": {"service": "e2e"},
+    }
+    asyncio.run(_publish(rabbitmq_url, broken))
+
+    def parked() -> list[dict[str, object]]:
+        listed = _kairos(kairos, "events", "parked", "monitoring")
+        return [event for event in json.loads(listed) if event["envelope"]["id"] == event_id]  # type: ignore[index]
+
+    found = wait_until(parked, timeout=20)
+    assert found, "the broken event was not parked"
+    assert "service.started" in str(found[0]["error"])
+
+    replayed = json.loads(_kairos(kairos, "events", "replay", "monitoring", "--id", event_id))
+    assert replayed == {"replayed": 1}
+    assert wait_until(parked, timeout=20), "replayed, the still-broken event is parked again"
+
+
+async def _publish(rabbitmq_url: str, envelope: dict[str, object]) -> None:
+    connection = await aio_pika.connect(rabbitmq_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange("kairos.events")
+        await exchange.publish(
+            aio_pika.Message(json.dumps(envelope).encode(), message_id=str(envelope["id"])),
+            routing_key=str(envelope["type"]),
+        )
+
+
+def _kairos(process: KairosProcess, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "kairos", *args],
+        env=process.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def test_ctrl_c_stops_every_service(distributed: tuple[KairosProcess, str]) -> None:

@@ -60,7 +60,8 @@ class IdempotencyMiddleware:
             b"\0".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body])
         ).digest()
         caller = await self._caller(scope)
-        scope_key = f"{caller}|{scope['path']}"
+        # A digest: caller and path together can be longer than the column (a long path would fail the insert).
+        scope_key = hashlib.sha256(b"\0".join([caller.encode(), scope["path"].encode()])).hexdigest()
 
         if not await self._claim(scope_key, key, request_hash):
             async with self._sessionmaker() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -45,8 +46,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (CORRELATION_HEADER, correlation_id.encode())]
+                # Replace, not add: a proxied service already answered with the same id.
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != CORRELATION_HEADER]
+                message["headers"] = [*headers, (CORRELATION_HEADER, correlation_id.encode())]
             await send(message)
 
         try:
@@ -113,27 +115,32 @@ class BodyLimitMiddleware:
             return
         received = 0
         response_started = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    # Answer here: the app may turn the error into a response of its own (FastAPI
+                    # answers any failure while reading a body with 400); what it sends is dropped.
+                    if not response_started and not refused:
+                        refused = True
+                        await self._too_large(scope, receive, send)
                     raise _BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal response_started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
 
-        try:
+        with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
-                await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Select, SmallInteger, tuple_
 
 from kairos.platform.http.problems import ProblemError
 
@@ -79,6 +79,15 @@ def _parse(column: ColumnElement[Any], value: str) -> Any:
         return datetime.fromisoformat(value)
     if kind is date:
         return date.fromisoformat(value)
-    if kind in (int, UUID):
-        return kind(value)
+    if kind is int:
+        # A forged cursor must not reach the database with a number its column cannot hold.
+        bits = 64 if isinstance(column.type, BigInteger) else 16 if isinstance(column.type, SmallInteger) else 32
+        number = int(value)
+        if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+            raise ValueError(f"{value} is out of range")
+        return number
+    if kind is UUID:
+        return UUID(value)
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL
+        raise ValueError("NUL in a text value")
     return value
