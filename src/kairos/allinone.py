@@ -80,10 +80,9 @@ class AllInOne:
         for runtime in self.runtimes.values():
             await runtime.migrate()
 
-    async def seed_demo(self) -> None:
-        for runtime in self.runtimes.values():
-            if runtime.definition.seed_demo is not None:
-                await runtime.definition.seed_demo(runtime)
+    async def seed_demo(self) -> list[str]:
+        """Load each service's demo data, once per database; return the services that loaded it now."""
+        return [name for name, runtime in self.runtimes.items() if await runtime.seed_demo()]
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[AllInOne]:

@@ -104,7 +104,7 @@ def migrate_command(
 
 @app.command(name="seed-demo")
 def seed_demo() -> None:
-    """Load the demo data (idempotent: existing demo records are left as they are)."""
+    """Load the demo data into every service's database that has not had it yet."""
     from kairos.allinone import AllInOne, database_server
 
     settings = _settings("seed-demo")
@@ -113,9 +113,10 @@ def seed_demo() -> None:
         with database_server(settings) as resolved:
             system = AllInOne(resolved)
             await system.migrate()
-            await system.seed_demo()
+            loaded = await system.seed_demo()
             for runtime in system.runtimes.values():
                 await runtime.stop()
+            _print_json({"loaded": loaded})
 
     _run(main)
 

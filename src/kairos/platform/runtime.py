@@ -20,6 +20,7 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL
 
 from kairos.contracts.events.platform import ServiceStarted
@@ -27,6 +28,7 @@ from kairos.platform.auth.tokens import JwksCache, TokenVerifier
 from kairos.platform.config import Settings
 from kairos.platform.db.engine import asyncpg_dsn, create_engine, create_sessionmaker
 from kairos.platform.db.migrate import PLATFORM_HISTORY, MigrationHistory, ensure_database, upgrade
+from kairos.platform.db.schema import seed_runs
 from kairos.platform.db.uow import UnitOfWork
 from kairos.platform.events.consumer import EventConsumer
 from kairos.platform.events.handlers import EventHandlers
@@ -38,6 +40,8 @@ from kairos.platform.http.middleware import BodyLimitMiddleware, RequestContextM
 from kairos.platform.observability.health import Check, health_router
 
 log = structlog.get_logger(__name__)
+
+DEMO_SEED = "demo"
 
 
 def kairos_version() -> str:
@@ -58,7 +62,8 @@ class ServiceDefinition:
     handlers: EventHandlers[Any] | None = None
     unit_of_work: type[UnitOfWork] = UnitOfWork
     migrations: str | None = None  # "kairos.<service>:migrations"
-    seed_demo: Callable[[ServiceRuntime], Awaitable[None]] | None = None
+    # Loads the demo data inside the given unit of work (which the platform commits), once per database.
+    seed_demo: Callable[[Any], Awaitable[None]] | None = None
     configure_app: Callable[[FastAPI, ServiceRuntime], None] | None = None
     idempotency: bool = True  # honour Idempotency-Key on POSTs (off for the gateway: services do it)
     openapi_tags: Sequence[dict[str, Any]] = field(default_factory=tuple)
@@ -129,6 +134,21 @@ class ServiceRuntime:
     async def migrate(self) -> None:
         await ensure_database(self.database_url)
         await upgrade(self.database_url, self.definition.histories)
+
+    async def seed_demo(self) -> bool:
+        """Load the demo data unless this database already had it; True when it was loaded now."""
+        if self.definition.seed_demo is None:
+            return False
+        async with self.unit_of_work() as uow:
+            first = await uow.session.execute(
+                pg_insert(seed_runs).values(name=DEMO_SEED).on_conflict_do_nothing().returning(seed_runs.c.name)
+            )
+            if first.first() is None:
+                return False
+            await self.definition.seed_demo(uow)
+            await uow.commit()
+        log.info("service.demo_data_loaded", service=self.name)
+        return True
 
     async def start(self) -> None:
         """Begin relaying; call after the transport has started. Announces the instance."""

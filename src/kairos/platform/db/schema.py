@@ -90,3 +90,11 @@ idempotency_records = Table(
     PrimaryKeyConstraint("scope", "key"),
     Index("idempotency_records_created_at", "created_at"),
 )
+
+# One-time data loads a database has had (the demo data), so they are not repeated on restart.
+seed_runs = Table(
+    "seed_runs",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
