@@ -52,7 +52,6 @@ def issuer() -> Iterator[TestIssuer]:
 @pytest.fixture(scope="session")
 def base_settings(database_prefix: str, rabbitmq_url: str, issuer: TestIssuer) -> Settings:
     return Settings(
-        environment="test",
         database_url=SecretStr(POSTGRES_URL),
         database_prefix=database_prefix,
         transport=TransportKind.RABBITMQ,

@@ -47,7 +47,6 @@ class Settings(BaseSettings):
         env_ignore_empty=True,  # KAIROS_X= (empty) means "not set", as operators expect
     )
 
-    environment: str = Field(default="development", description="development, test or production")
     host: str = Field(default="127.0.0.1", description="address the HTTP server binds to")
     base_port: int = Field(
         default=DEFAULT_BASE_PORT,
@@ -63,32 +62,39 @@ class Settings(BaseSettings):
         "all-in-one shape: an embedded PostgreSQL is started instead.",
     )
     database_prefix: str = Field(default="kairos_", description="prefix of the per-service database names")
-    database_pool_size: int = Field(default=10, ge=1)
+    database_pool_size: int = Field(default=10, ge=1, description="connections per service (and as many overflow)")
     data_dir: Path = Field(default=Path(".kairos"), description="local state: embedded database, files")
 
     transport: TransportKind = Field(default=TransportKind.RABBITMQ, description="event transport")
-    rabbitmq_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
-    rabbitmq_exchange: str = "kairos.events"
+    rabbitmq_url: SecretStr = Field(
+        default=SecretStr("amqp://guest:guest@127.0.0.1:5672/"), description="RabbitMQ, vhost included"
+    )
+    rabbitmq_exchange: str = Field(default="kairos.events", description="the topic exchange of integration events")
     event_retry_delays: tuple[float, ...] = Field(
         default=(1.0, 5.0, 30.0, 120.0),
         description="seconds before each retry of a failed event handler; then the event is parked",
     )
-    event_prefetch: int = Field(default=64, ge=1)
+    event_prefetch: int = Field(default=64, ge=1, description="unacknowledged events a consumer may hold")
     outbox_poll_interval: float = Field(default=1.0, gt=0, description="relay polling fallback, seconds")
-    outbox_batch_size: int = Field(default=200, ge=1)
-    outbox_retention_hours: float = Field(default=72.0, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1, description="events a relay publishes per transaction")
+    outbox_retention_hours: float = Field(default=72.0, gt=0, description="how long published events are kept")
 
-    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    redis_url: SecretStr = Field(
+        default=SecretStr("redis://127.0.0.1:6379/0"),
+        description="Redis of the distributed shape (reserved: the gateway's rate limits and cache)",
+    )
 
     auth_issuer: str = Field(default="http://127.0.0.1:8000/api/v1/identity", description="token issuer")
     auth_jwks_url: str | None = Field(default=None, description="JWKS URL; defaults to <issuer>/jwks")
     auth_audience: str = Field(default="kairos", description="audience every access token must carry")
-    auth_algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
-    auth_jwks_cache_seconds: float = 300.0
+    auth_algorithms: tuple[str, ...] = Field(
+        default=("RS256", "ES256", "EdDSA"), description="signature algorithms accepted (asymmetric only)"
+    )
+    auth_jwks_cache_seconds: float = Field(default=300.0, gt=0, description="how long the issuer's keys are cached")
 
     max_request_bytes: int = Field(default=1_048_576, ge=1024, description="largest accepted request body")
-    log_level: str = "INFO"
-    log_format: LogFormat = LogFormat.JSON
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: LogFormat = Field(default=LogFormat.JSON, description="json (one object a line) or console")
     otel_exporter_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP endpoint for traces; unset keeps traces in-process only"
     )

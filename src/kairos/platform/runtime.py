@@ -12,7 +12,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -121,6 +121,7 @@ class ServiceRuntime:
             transport=transport,
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval,
+            retention=timedelta(hours=settings.outbox_retention_hours),
         )
         self.extra_checks: dict[str, Check] = {}
         self.app = create_app(self)
