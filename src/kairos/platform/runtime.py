@@ -7,7 +7,6 @@ engine, unit-of-work factory, token verifier, FastAPI app, outbox relay and even
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL
 
 from kairos.contracts.events.platform import ServiceStarted
+from kairos.platform.aio import cancel_and_wait
 from kairos.platform.auth.tokens import JwksCache, TokenVerifier
 from kairos.platform.config import Settings
 from kairos.platform.db.engine import asyncpg_dsn, create_engine, create_sessionmaker
@@ -166,9 +166,7 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         if self._relay_task is not None:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
+            await cancel_and_wait([self._relay_task])
             self._relay_task = None
         await self.engine.dispose()
 

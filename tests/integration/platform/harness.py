@@ -7,20 +7,25 @@ duplicate handling would show as a second row).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import ClassVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from kairos.platform.db.engine import create_engine, create_sessionmaker
+from kairos.platform.aio import cancel_and_wait
+from kairos.platform.db.engine import asyncpg_dsn, create_engine, create_sessionmaker
 from kairos.platform.db.migrate import PLATFORM_HISTORY, ensure_database, upgrade
 from kairos.platform.db.uow import UnitOfWork
 from kairos.platform.events import EventHandlers, EventMeta, IntegrationEvent
 from kairos.platform.events.consumer import EventConsumer
+from kairos.platform.events.relay import OutboxRelay
+from kairos.platform.events.transport import Transport
 from kairos.platform.testing.infrastructure import unique_name
 
 
@@ -123,3 +128,21 @@ async def publish(database: Database, events: list[tuple[str, IntegrationEvent]]
             uow.publish(event, subject=subject)
         if commit:
             await uow.commit()
+
+
+@contextlib.asynccontextmanager
+async def running_relay(producer: Database, transport: Transport) -> AsyncIterator[OutboxRelay]:
+    """The producer's outbox relay, running in the background for the duration of the block."""
+    relay = OutboxRelay(
+        service="producer",
+        sessionmaker=producer.sessionmaker,
+        listen_dsn=asyncpg_dsn(producer.url),
+        transport=transport,
+        poll_interval=0.2,
+        retention=timedelta(hours=1),
+    )
+    running = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        await cancel_and_wait([running])

@@ -4,17 +4,14 @@ retries with back-off, parking and replay."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
 
 from kairos.platform.config import Settings
-from kairos.platform.db.engine import asyncpg_dsn
 from kairos.platform.events.envelope import Envelope
 from kairos.platform.events.inprocess import InProcessTransport
 from kairos.platform.events.rabbitmq import RabbitMqTransport
@@ -28,6 +25,7 @@ from tests.integration.platform.harness import (
     platform_database,
     probe,
     publish,
+    running_relay,
 )
 
 pytestmark = pytest.mark.integration
@@ -54,21 +52,10 @@ async def flow(request: pytest.FixtureRequest, base_settings: Settings, database
         transport = RabbitMqTransport(url=base_settings.rabbitmq_url.get_secret_value(), retry_delays=RETRY_DELAYS)
     transport.subscribe(consuming.consumer())
     await transport.start()
-    relay = OutboxRelay(
-        service="producer",
-        sessionmaker=producer.sessionmaker,
-        listen_dsn=asyncpg_dsn(producer.url),
-        transport=transport,
-        poll_interval=0.2,
-        retention=timedelta(hours=1),
-    )
-    running = asyncio.create_task(relay.run())
     try:
-        yield Flow(producer, consuming, transport, relay)
+        async with running_relay(producer, transport) as relay:
+            yield Flow(producer, consuming, transport, relay)
     finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
         await transport.stop()
         await producer.engine.dispose()
         await consuming.database.engine.dispose()

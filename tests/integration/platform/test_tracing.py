@@ -3,10 +3,6 @@ into the consumer's handler (W3C ``traceparent`` in headers and in the envelope)
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from datetime import timedelta
-
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -17,15 +13,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from kairos.gateway.proxy import forwarded_headers
-from kairos.platform.db.engine import asyncpg_dsn
 from kairos.platform.db.uow import UnitOfWork
 from kairos.platform.events.inprocess import InProcessTransport
-from kairos.platform.events.relay import OutboxRelay
 from kairos.platform.http.middleware import RequestContextMiddleware
 from kairos.platform.observability.tracing import continue_trace
 from kairos.platform.runtime import FASTAPI_TELEMETRY
 from tests.conftest import POSTGRES_URL
-from tests.integration.platform.harness import ProbeHappened, platform_database, probe
+from tests.integration.platform.harness import ProbeHappened, platform_database, probe, running_relay
 
 pytestmark = pytest.mark.integration
 
@@ -52,16 +46,6 @@ async def test_a_request_and_the_event_it_causes_share_one_trace(
     transport = InProcessTransport(poll_interval=0.05)
     transport.subscribe(consuming.consumer())
     await transport.start()
-    relay = OutboxRelay(
-        service="producer",
-        sessionmaker=producer.sessionmaker,
-        listen_dsn=asyncpg_dsn(producer.url),
-        transport=transport,
-        poll_interval=0.1,
-        retention=timedelta(hours=1),
-    )
-    relaying = asyncio.create_task(relay.run())
-
     app = FastAPI(telemetry=FASTAPI_TELEMETRY)
 
     @app.post("/things")
@@ -73,14 +57,14 @@ async def test_a_request_and_the_event_it_causes_share_one_trace(
 
     traced = RequestContextMiddleware(app, service="producer")
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=traced), base_url="http://test") as client:
+        async with (
+            running_relay(producer, transport),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=traced), base_url="http://test") as client,
+        ):
             response = await client.post("/things", headers={"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"})
-        assert response.status_code == 200
-        assert await consuming.wait_for(lambda n: n >= 1, timeout=10) == 1
+            assert response.status_code == 200
+            assert await consuming.wait_for(lambda n: n >= 1, timeout=10) == 1
     finally:
-        relaying.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await relaying
         await transport.stop()
 
     stored = await producer.scalar("SELECT traceparent FROM outbox")

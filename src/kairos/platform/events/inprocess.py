@@ -9,7 +9,6 @@ event makes it due again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -18,6 +17,7 @@ import structlog
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from kairos.platform.aio import cancel_and_wait
 from kairos.platform.db.schema import deferred_events
 from kairos.platform.events.consumer import EventConsumer, PermanentEventError
 from kairos.platform.events.envelope import Envelope
@@ -42,11 +42,7 @@ class InProcessTransport:
             self._workers.append(asyncio.create_task(self._retry_deferred(consumer), name=f"{consumer.name}-retries"))
 
     async def stop(self) -> None:
-        for worker in self._workers:
-            worker.cancel()
-        for worker in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        await cancel_and_wait(self._workers)
         self._workers.clear()
 
     async def is_ready(self) -> bool:

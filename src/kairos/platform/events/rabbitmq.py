@@ -15,7 +15,6 @@ Messages are published with confirms and acknowledged only after the handler's t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +24,7 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractRobustConnection
 
+from kairos.platform.aio import cancel_and_wait
 from kairos.platform.events.consumer import EventConsumer, PermanentEventError
 from kairos.platform.events.envelope import Envelope
 from kairos.platform.events.parking import ParkedEvent, next_retry_delay
@@ -108,11 +108,7 @@ class RabbitMqTransport:
             self._workers.append(asyncio.create_task(self._measure_lag(), name="queue-depth"))
 
     async def stop(self) -> None:
-        for worker in self._workers:
-            worker.cancel()
-        for worker in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        await cancel_and_wait(self._workers)
         self._workers.clear()
         if self._connection is not None:
             await self._connection.close()

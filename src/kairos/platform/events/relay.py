@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kairos.platform.aio import cancel_and_wait
 from kairos.platform.db.schema import OUTBOX_CHANNEL, idempotency_records, inbox, outbox
 from kairos.platform.events.envelope import Envelope
 from kairos.platform.events.transport import Transport
@@ -102,9 +103,7 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            await cancel_and_wait([listener])
 
     async def relay_once(self) -> int:
         """Publish one batch; return how many events it held (0 when the outbox is drained)."""
