@@ -131,13 +131,16 @@ async def publish(database: Database, events: list[tuple[str, IntegrationEvent]]
 
 
 @contextlib.asynccontextmanager
-async def running_relay(producer: Database, transport: Transport) -> AsyncIterator[OutboxRelay]:
+async def running_relay(
+    producer: Database, transport: Transport, *, batch_size: int = 200
+) -> AsyncIterator[OutboxRelay]:
     """The producer's outbox relay, running in the background for the duration of the block."""
     relay = OutboxRelay(
         service="producer",
         sessionmaker=producer.sessionmaker,
         listen_dsn=asyncpg_dsn(producer.url),
         transport=transport,
+        batch_size=batch_size,
         poll_interval=0.2,
         retention=timedelta(hours=1),
     )

@@ -1,5 +1,9 @@
-"""Exactly once and in order per subject, while the relay is killed mid-batch and the broker drops every
-connection: 1,000 events through outbox → RabbitMQ → inbox."""
+"""Exactly once and in order per subject, through crashes: 1,000 events through outbox → transport → inbox.
+
+RabbitMQ: the relay (its own process) is SIGKILLed mid-batch and restarted, then the broker drops every
+connection. In-process: the whole small all-in-one (relay and consumer in one process) is SIGKILLed
+mid-flight and restarted, as a crash of the all-in-one shape would be.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -24,22 +28,19 @@ pytestmark = pytest.mark.integration
 SUBJECTS = 20
 EVENTS_PER_SUBJECT = 50
 TOTAL = SUBJECTS * EVENTS_PER_SUBJECT
+ROOT = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("relay_worker.py")
 
 
-class RelayProcess:
-    def __init__(self, database: Database, rabbitmq_url: str) -> None:
-        self._args = [
-            sys.executable,
-            str(WORKER),
-            database.url.render_as_string(hide_password=False),
-            rabbitmq_url,
-        ]
+class WorkerProcess:
+    """The relay (and, in-process, the consumer) in a process of its own, to be killed."""
+
+    def __init__(self, *args: str) -> None:
+        self._args = [sys.executable, str(WORKER), *args]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        root = Path(__file__).resolve().parents[3]
-        self.process = subprocess.Popen(self._args, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+        self.process = subprocess.Popen(self._args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
     def kill(self) -> None:
         assert self.process is not None
@@ -56,58 +57,74 @@ class RelayProcess:
 
 
 @pytest.fixture
-async def consumer_side(base_settings: Settings, database_prefix: str) -> AsyncIterator[Probe]:
-    consuming = await probe(POSTGRES_URL, database_prefix)
-    consuming.handling_time = 0.003
-    transport = RabbitMqTransport(url=base_settings.rabbitmq_url.get_secret_value(), prefetch=64)
+async def producer(database_prefix: str) -> AsyncIterator[Database]:
+    database = await platform_database(POSTGRES_URL, database_prefix, "producer")
+    for seq in range(EVENTS_PER_SUBJECT):
+        await publish(database, [(f"subject-{s}", ProbeHappened(seq=seq)) for s in range(SUBJECTS)])
+    yield database
+    await database.engine.dispose()
+
+
+@pytest.fixture
+async def consuming(database_prefix: str) -> AsyncIterator[Probe]:
+    consumer = await probe(POSTGRES_URL, database_prefix)
+    consumer.handling_time = 0.003  # keeps events in flight when the cut comes
+    yield consumer
+    await consumer.database.engine.dispose()
+
+
+async def test_rabbitmq_every_event_is_handled_once_in_order_despite_a_killed_relay_and_dropped_connections(
+    base_settings: Settings, producer: Database, consuming: Probe
+) -> None:
+    rabbitmq_url = base_settings.rabbitmq_url.get_secret_value()
+    transport = RabbitMqTransport(url=rabbitmq_url, prefetch=64)
     transport.subscribe(consuming.consumer())
     await transport.start()
-    try:
-        yield consuming
-    finally:
-        await transport.stop()
-        await consuming.database.engine.dispose()
-
-
-async def _published(producer: Database) -> int:
-    return int(await producer.scalar("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"))  # type: ignore[arg-type]
-
-
-async def _wait(condition, *, timeout: float = 90.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
-
-
-async def test_every_event_is_handled_once_in_order_despite_a_killed_relay_and_dropped_connections(
-    base_settings: Settings, database_prefix: str, consumer_side: Probe
-) -> None:
-    producer = await platform_database(POSTGRES_URL, database_prefix, "producer")
-    for seq in range(EVENTS_PER_SUBJECT):
-        await publish(producer, [(f"subject-{s}", ProbeHappened(seq=seq)) for s in range(SUBJECTS)])
-
-    relay = RelayProcess(producer, base_settings.rabbitmq_url.get_secret_value())
+    relay = WorkerProcess("rabbitmq", _url(producer), rabbitmq_url)
     try:
         relay.start()
-        await _wait(lambda: _first_batches_out(producer))
+        await _wait(lambda: _published_at_least(producer, 100))
         relay.kill()  # SIGKILL: mid-batch, no chance to mark what it already published
         killed_at = await _published(producer)
         assert killed_at < TOTAL, "the relay finished before it could be killed; the test proves nothing"
 
         relay.start()
-        await _wait(lambda: _more_than(producer, killed_at + 100))
-        in_flight = TOTAL - await consumer_side.received_count()
+        await _wait(lambda: _published_at_least(producer, min(killed_at + 100, TOTAL - 1)))
+        in_flight = TOTAL - await consuming.received_count()
         close_all_rabbitmq_connections("kairos test: broker drops every connection")
         assert in_flight > 0, "everything was handled before the cut; the test proves nothing"
 
-        await _wait(lambda: _all_received(consumer_side))
+        await _wait(lambda: _received_all(consuming))
         await asyncio.sleep(1.0)  # let any late duplicate arrive before counting
     finally:
         relay.stop()
+        await transport.stop()
 
-    rows = await consumer_side.database.rows("SELECT event_id, subject, seq FROM received ORDER BY n")
+    await _assert_exactly_once_in_order(consuming)
+
+
+async def test_in_process_every_event_is_handled_once_in_order_despite_a_killed_all_in_one(
+    producer: Database, consuming: Probe
+) -> None:
+    all_in_one = WorkerProcess("inprocess", _url(producer), _url(consuming.database), consuming.name)
+    try:
+        all_in_one.start()
+        await _wait(lambda: _received_at_least(consuming, 100))
+        all_in_one.kill()
+        handled_before_crash = await consuming.received_count()
+        assert handled_before_crash < TOTAL, "everything was handled before the crash; the test proves nothing"
+
+        all_in_one.start()
+        await _wait(lambda: _received_all(consuming))
+        await asyncio.sleep(1.0)
+    finally:
+        all_in_one.stop()
+
+    await _assert_exactly_once_in_order(consuming)
+
+
+async def _assert_exactly_once_in_order(consuming: Probe) -> None:
+    rows = await consuming.database.rows("SELECT event_id, subject, seq FROM received ORDER BY n")
     assert len(rows) == TOTAL, f"{len(rows) - len({r[0] for r in rows})} duplicate handlings"
     assert len({event_id for event_id, _, _ in rows}) == TOTAL
     by_subject: dict[str, list[int]] = {}
@@ -116,16 +133,31 @@ async def test_every_event_is_handled_once_in_order_despite_a_killed_relay_and_d
     assert len(by_subject) == SUBJECTS
     for subject, seqs in by_subject.items():
         assert seqs == list(range(EVENTS_PER_SUBJECT)), f"{subject} handled out of order"
-    await producer.engine.dispose()
 
 
-async def _first_batches_out(producer: Database) -> bool:
-    return await _published(producer) >= 100
+def _url(database: Database) -> str:
+    return database.url.render_as_string(hide_password=False)
 
 
-async def _more_than(producer: Database, count: int) -> bool:
-    return await _published(producer) > min(count, TOTAL - 1)
+async def _published(producer: Database) -> int:
+    return int(await producer.scalar("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"))  # type: ignore[arg-type]
 
 
-async def _all_received(consuming: Probe) -> bool:
-    return await consuming.received_count() >= TOTAL
+async def _published_at_least(producer: Database, count: int) -> bool:
+    return await _published(producer) >= count
+
+
+async def _received_at_least(consuming: Probe, count: int) -> bool:
+    return await consuming.received_count() >= count
+
+
+async def _received_all(consuming: Probe) -> bool:
+    return await _received_at_least(consuming, TOTAL)
+
+
+async def _wait(condition: Callable[[], Awaitable[bool]], *, timeout: float = 90.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
