@@ -7,6 +7,8 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 UV_VERSION := 0.13.9
 export UV_PYTHON := $(PYTHON)
 
+PYTHON_SOURCES := src tests $(wildcard benchmarks)
+
 .PHONY: help setup test-setup run run-distributed test lint typecheck importlint unit integration e2e bench clean
 
 help:
@@ -37,8 +39,8 @@ run-distributed: setup
 	$(UV) run kairos run distributed
 
 lint: setup
-	$(UV) run ruff check src tests benchmarks
-	$(UV) run ruff format --check src tests benchmarks
+	$(UV) run ruff check $(PYTHON_SOURCES)
+	$(UV) run ruff format --check $(PYTHON_SOURCES)
 
 typecheck: setup
 	$(UV) run mypy
@@ -56,8 +58,8 @@ e2e: test-setup
 	$(UV) run pytest tests/e2e -q
 
 test: test-setup
-	$(UV) run ruff check src tests benchmarks
-	$(UV) run ruff format --check src tests benchmarks
+	$(UV) run ruff check $(PYTHON_SOURCES)
+	$(UV) run ruff format --check $(PYTHON_SOURCES)
 	$(UV) run mypy
 	$(UV) run lint-imports
 	$(UV) run pytest tests -q
