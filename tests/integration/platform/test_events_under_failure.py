@@ -18,10 +18,19 @@ from pathlib import Path
 import pytest
 
 from kairos.platform.config import Settings
+from kairos.platform.events.inprocess import InProcessTransport
 from kairos.platform.events.rabbitmq import RabbitMqTransport
 from kairos.platform.testing.infrastructure import close_all_rabbitmq_connections
 from tests.conftest import POSTGRES_URL
-from tests.integration.platform.harness import Database, Probe, ProbeHappened, platform_database, probe, publish
+from tests.integration.platform.harness import (
+    Database,
+    Probe,
+    ProbeHappened,
+    platform_database,
+    probe,
+    publish,
+    running_relay,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +170,16 @@ async def _wait(condition: Callable[[], Awaitable[bool]], *, timeout: float = 90
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
+
+
+async def test_two_relays_on_one_outbox_keep_every_subject_in_order(producer: Database, consuming: Probe) -> None:
+    transport = InProcessTransport()
+    transport.subscribe(consuming.consumer())
+    await transport.start()
+    try:
+        async with running_relay(producer, transport, batch_size=20), running_relay(producer, transport, batch_size=20):
+            await _wait(lambda: _received_all(consuming))
+    finally:
+        await transport.stop()
+
+    await _assert_exactly_once_in_order(consuming)
