@@ -10,10 +10,12 @@ import pytest
 from pydantic import SecretStr
 
 from kairos.platform.config import Settings, TransportKind
+from kairos.platform.crypto.keyring import Keyring
 from kairos.platform.testing.infrastructure import create_vhost, delete_vhost, drop_databases, unique_name
 from kairos.platform.testing.issuer import TestIssuer
 
 POSTGRES_URL = os.environ.get("KAIROS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_KEYRING = Keyring.generate("test-1")
 RABBITMQ_URL = os.environ.get("KAIROS_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
@@ -58,6 +60,7 @@ def base_settings(database_prefix: str, rabbitmq_url: str, issuer: TestIssuer) -
         rabbitmq_url=SecretStr(rabbitmq_url),
         auth_issuer=issuer.issuer,
         auth_jwks_url=issuer.jwks_url,
+        encryption_keys=SecretStr(TEST_KEYRING.to_json()),
         outbox_poll_interval=0.2,
         event_retry_delays=(0.2, 0.4),
         log_level="WARNING",

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from kairos.gateway.proxy import AsgiUpstream
 from kairos.platform.auth.tokens import JwksCache, TokenVerifier
 from kairos.platform.config import Settings, TransportKind
+from kairos.platform.crypto.keyring import load_keyring
 from kairos.platform.db.embedded import EmbeddedPostgres
 from kairos.platform.db.engine import database_url
 from kairos.platform.events.inprocess import InProcessTransport
@@ -34,6 +35,7 @@ def database_server(settings: Settings) -> Iterator[Settings]:
     if settings.database_url is not None:
         yield settings
         return
+    keyring = load_keyring(settings)  # before the URL is filled in: the development keyring, if none is set
     embedded = EmbeddedPostgres(settings.data_dir)
     url = embedded.start()
     try:
@@ -41,6 +43,7 @@ def database_server(settings: Settings) -> Iterator[Settings]:
             update={
                 "database_url": SecretStr(url.render_as_string(hide_password=False)),
                 "transport": TransportKind.IN_PROCESS,
+                "encryption_keys": SecretStr(keyring.to_json()),
             }
         )
     finally:

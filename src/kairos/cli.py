@@ -16,7 +16,13 @@ from kairos.platform.config import SERVICES, Settings, TransportKind, load_setti
 from kairos.platform.observability.logging import setup_logging
 from kairos.platform.observability.tracing import setup_tracing
 
-app = typer.Typer(help="Kairos: open-source appointment platform.", no_args_is_help=True, add_completion=False)
+# No local variables in tracebacks: they would print passwords and secrets given to a command.
+app = typer.Typer(
+    help="Kairos: open-source appointment platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
 events_app = typer.Typer(help="Integration events: parked events and their replay.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 
@@ -72,10 +78,15 @@ def run(
         settings = _settings("supervisor")
         raise typer.Exit(_run(lambda stop: run_supervised(settings, stop=stop)))
     elif target in SERVICES:
-        from kairos.distributed import run_service
+        from kairos.distributed import ShapeError, run_service
+        from kairos.platform.crypto import KeyringError
 
         settings = _settings(target)
-        _run(lambda stop: run_service(target, settings, stop=stop, migrate=migrate))
+        try:
+            _run(lambda stop: run_service(target, settings, stop=stop, migrate=migrate))
+        except (ShapeError, KeyringError) as error:
+            typer.secho(str(error), fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
     else:
         raise typer.BadParameter(f"unknown target {target!r}")
 
@@ -132,7 +143,7 @@ def _with_parking(service: str, action: Callable[[Any], Awaitable[T]]) -> T:
     settings = _settings("events")
 
     async def main(_: asyncio.Event) -> T:
-        if settings.transport == TransportKind.RABBITMQ:
+        if settings.transport == TransportKind.RABBITMQ and settings.database_url is not None:
             return await action(create_transport(settings))
         with database_server(settings) as resolved:
             transport = create_transport(resolved)
@@ -173,6 +184,99 @@ def replay(
     ids = None if replay_all else event_id
     count = _with_parking(service, lambda lot: lot.replay(service, ids))
     _print_json({"replayed": count})
+
+
+keys_app = typer.Typer(
+    help="Encryption at rest: rotate a service's data key, re-wrap its data keys under the active "
+    "key-encryption key (docs/crypto.md).",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
+
+
+def _with_cipher(service: str, action: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``action(cipher)`` on the data keys in ``service``'s database, with the configured keyring."""
+    from sqlalchemy import text
+
+    from kairos.allinone import database_server
+    from kairos.platform.crypto import DataCipher, KeyringError, load_keyring
+    from kairos.platform.db.engine import create_engine, create_sessionmaker, database_url
+
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; the services are {', '.join(SERVICES)}")
+    settings = _settings("keys")
+
+    async def main(_: asyncio.Event) -> T:
+        keyring = load_keyring(settings)  # before the embedded database's URL fills in database_url
+        with database_server(settings) as resolved:
+            engine = create_engine(database_url(resolved, service), pool_size=1, application_name="kairos-keys")
+            try:
+                async with engine.connect() as connection:
+                    if await connection.scalar(text("SELECT to_regclass('data_keys')")) is None:
+                        typer.secho(f"{service}: no data_keys table; run `kairos migrate {service}`", err=True)
+                        raise typer.Exit(2)
+                return await action(DataCipher(keyring=keyring, sessionmaker=create_sessionmaker(engine)))
+            finally:
+                await engine.dispose()
+
+    try:
+        return _run(main)
+    except KeyringError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+async def _data_key_summary(cipher: Any) -> dict[str, Any]:
+    records = await cipher.list_data_keys()
+    return {
+        "active_kek": cipher.keyring.active_id,
+        "keks_in_use": sorted({record.kek_id for record in records}),
+        "data_keys": len(records),
+    }
+
+
+@keys_app.command(name="generate")
+def generate_keyring() -> None:
+    """Print a new key-encryption keyring (JSON) for KAIROS_ENCRYPTION_KEYS; keep it in a secret store."""
+    from kairos.platform.crypto import Keyring
+
+    typer.echo(Keyring.generate("k1").to_json())
+
+
+@keys_app.command(name="rotate-data-key")
+def rotate_data_key_command(service: Annotated[str, typer.Argument(help="the service whose database it is")]) -> None:
+    """Make a new data key active in a service's database; the retired ones still decrypt (JSON output)."""
+
+    async def rotate(cipher: Any) -> dict[str, Any]:
+        record = await cipher.rotate_data_key()
+        return {"service": service, "data_key": str(record.id), **await _data_key_summary(cipher)}
+
+    _print_json(_with_cipher(service, rotate))
+
+
+@keys_app.command(name="rewrap")
+def rewrap_command(service: Annotated[str, typer.Argument(help="the service whose database it is")]) -> None:
+    """Re-wrap a service's data keys under the active key-encryption key, so older ones can be removed (JSON)."""
+
+    async def rewrap(cipher: Any) -> dict[str, Any]:
+        rewrapped = await cipher.rewrap_data_keys()
+        return {
+            "service": service,
+            "rewrapped": [str(key_id) for key_id in rewrapped],
+            **await _data_key_summary(cipher),
+        }
+
+    _print_json(_with_cipher(service, rewrap))
+
+
+def _add_account_commands() -> None:
+    from kairos.cli_accounts import clients_app, users_app
+
+    app.add_typer(users_app, name="users")
+    app.add_typer(clients_app, name="clients")
+
+
+_add_account_commands()
 
 
 def main() -> None:

@@ -26,7 +26,17 @@ from kairos.services import all_definitions, definition
 log = structlog.get_logger(__name__)
 
 
+class ShapeError(Exception):
+    """The settings do not describe a working distributed shape."""
+
+
 async def run_service(name: str, settings: Settings, *, stop: asyncio.Event, migrate: bool = True) -> None:
+    if settings.transport != TransportKind.RABBITMQ:
+        # Alone in its process, a service on the in-process transport would mark events published that no
+        # other service ever receives.
+        raise ShapeError("a service run on its own needs KAIROS_TRANSPORT=rabbitmq (the all-in-one uses in-process)")
+    if settings.database_url is None:
+        raise ShapeError("a service run on its own needs KAIROS_DATABASE_URL (the all-in-one embeds PostgreSQL)")
     transport = create_transport(settings)
     runtime = ServiceRuntime(
         definition(name), settings=settings, database_url=database_url(settings, name), transport=transport
@@ -72,9 +82,11 @@ async def run_supervised(settings: Settings, *, stop: asyncio.Event) -> int:
     when one dies; return the exit code."""
     await migrate_all(settings)
     children: dict[str, asyncio.subprocess.Process] = {}
+    # Each child takes its own port from KAIROS_BASE_PORT; one KAIROS_PORT for all would collide.
+    child_environment = {name: value for name, value in os.environ.items() if name != "KAIROS_PORT"}
     for service in SERVICES:
         children[service] = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kairos", "run", service, "--no-migrate", env={**os.environ}
+            sys.executable, "-m", "kairos", "run", service, "--no-migrate", env=child_environment
         )
     log.info(
         "distributed.started", services=list(children), gateway=f"http://127.0.0.1:{settings.service_port('gateway')}/"

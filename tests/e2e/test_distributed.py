@@ -17,7 +17,7 @@ import pytest
 
 from kairos.platform.config import SERVICES
 from kairos.platform.testing.issuer import TestIssuer
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, TEST_KEYRING
 from tests.e2e.processes import KairosProcess, free_base_port, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -48,6 +48,7 @@ def distributed(
         "KAIROS_AUTH_ISSUER": issuer.issuer,
         "KAIROS_AUTH_JWKS_URL": issuer.jwks_url,
         "KAIROS_LOG_LEVEL": "WARNING",
+        "KAIROS_ENCRYPTION_KEYS": TEST_KEYRING.to_json(),
     }
     log = Path(tmp_path_factory.mktemp("distributed")) / "kairos.log"
     kairos = KairosProcess(["run", "distributed"], env, log).start()

@@ -10,6 +10,7 @@ import httpx
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kairos.platform.http.middleware import ROUTE_TEMPLATE_KEY
 from kairos.platform.http.problems import TYPE_PREFIX, problem_response
 from kairos.platform.observability.context import current_correlation_id, current_traceparent
 
@@ -64,7 +65,9 @@ class AsgiUpstream:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         host = next((value for name, value in scope["headers"] if name == b"host"), None)
         headers = forwarded_headers(scope) + ([(b"host", host)] if host else [])
-        await self.app({**scope, "headers": headers}, receive, send)
+        # The service labels its own metrics with its own route, not the gateway's "/api/v1/<service>/*".
+        forwarded = {key: value for key, value in scope.items() if key != ROUTE_TEMPLATE_KEY}
+        await self.app({**forwarded, "headers": headers}, receive, send)
 
 
 class HttpUpstream:

@@ -1,5 +1,301 @@
-"""The identity service's HTTP API, under ``/api/v1/identity``."""
+"""The identity service's HTTP API, under ``/api/v1/identity``: the OpenID Connect provider's endpoints
+and the sign-in page. Authlib's grants run in a worker thread (see ``oauth.py``)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import jwt
+from authlib.oauth2 import OAuth2Error
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import Headers
+
+from kairos.identity import pages
+from kairos.identity.oauth import (
+    SCOPES_SUPPORTED,
+    HttpRequest,
+    HttpResponse,
+    KairosRequest,
+    load_account,
+    load_client,
+    revoke_session_tokens,
+    user_info,
+)
+from kairos.identity.sessions import SESSION_COOKIE, Sessions, SignInFailed
+from kairos.identity.state import IdentityState
+from kairos.identity.tables import access_tokens
+from kairos.platform.auth.principal import bearer_token, unauthenticated
+from kairos.platform.auth.tokens import InvalidToken
 
 router = APIRouter(tags=["identity"])
+
+CSRF_COOKIE = "kairos_csrf"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def identity_state(request: Request) -> IdentityState:
+    found: IdentityState = request.app.state.identity
+    return found
+
+
+State = Annotated[IdentityState, Depends(identity_state)]
+
+
+async def _http(request: Request) -> HttpRequest:
+    form: list[tuple[str, str]] = []
+    if request.method == "POST":
+        submitted = await request.form()
+        form = [(name, value) for name, value in submitted.multi_items() if isinstance(value, str)]
+    return HttpRequest(
+        method=request.method,
+        url=str(request.url),
+        headers=Headers(raw=request.headers.raw),  # case-insensitive, as Authlib expects
+        query=list(request.query_params.multi_items()),
+        form=form,
+    )
+
+
+def _response(result: HttpResponse, *, extra: dict[str, str] | None = None) -> Response:
+    headers = dict(result.headers)
+    headers.update(extra or {})
+    body = result.body if isinstance(result.body, bytes) else result.body.encode()
+    media = headers.pop("Content-Type", None) or ("application/json" if body.startswith(b"{") else None)
+    return Response(body, status_code=result.status, headers=headers, media_type=media)
+
+
+async def _run(identity: IdentityState, work: Any) -> Any:
+    return await asyncio.to_thread(identity.server.run, work)
+
+
+@router.get("/.well-known/openid-configuration")
+async def discovery(identity: State) -> dict[str, Any]:
+    """OpenID Provider metadata (OpenID Connect Discovery 1.0, RFC 8414)."""
+    issuer = identity.issuer
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/jwks",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "end_session_endpoint": f"{issuer}/logout",
+        "scopes_supported": SCOPES_SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "claims_supported": ["sub", "name", "email", "email_verified", "locale", "zoneinfo"],
+        "authorization_response_iss_parameter_supported": True,
+    }
+
+
+@router.get("/jwks")
+async def jwks(identity: State) -> JSONResponse:
+    """The public keys that sign tokens, current and recently retired (RFC 7517)."""
+    return JSONResponse(identity.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/authorize", response_model=None)
+async def authorize(request: Request, identity: State) -> Response:
+    """Authorization endpoint: authorization code flow with PKCE (S256)."""
+    http = await _http(request)
+    browser = await Sessions(identity.runtime, identity.hasher).current(request)
+
+    def decide(session: Session) -> tuple[str, Any]:
+        oauth_request = KairosRequest(http, session)
+        try:
+            grant = identity.server.get_consent_grant(oauth_request, end_user=None)
+        except OAuth2Error as error:
+            if error.redirect_uri:
+                return "response", identity.server.authorization_error(oauth_request, error)
+            return "error", error
+        if browser is None:
+            return "sign-in", None
+        account = load_account(session, browser.user_id)
+        if account is None:
+            return "sign-in", None
+        if not oauth_request.client.first_party:
+            return "error", OAuth2Error(description="Third-party consent is not available yet")
+        oauth_request.user = account
+        oauth_request.session_id = browser.id
+        oauth_request.auth_time = browser.created_at
+        return "response", identity.server.create_authorization_response(oauth_request, grant_user=account, grant=grant)
+
+    outcome, result = await _run(identity, decide)
+    if outcome == "sign-in":
+        return RedirectResponse(f"{identity.issuer}/sign-in?{urlencode({'next': _path_and_query(request)})}", 303)
+    if outcome == "error":
+        return pages.render(request, "error.html", {"message": result.description or result.error}, status=400)
+    return _response(result)
+
+
+def _path_and_query(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_page(request: Request, identity: State, next: str = "") -> Response:
+    """The sign-in page."""
+    return _sign_in_form(request, identity, next_url=next)
+
+
+def _sign_in_form(request: Request, identity: State, *, next_url: str, error: str | None = None) -> Response:
+    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = pages.render(
+        request,
+        "sign_in.html",
+        {"next": next_url, "csrf_token": token, "error": error},
+        status=401 if error else 200,
+    )
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path=identity.cookie_path)
+    return response
+
+
+@router.post("/sign-in", response_model=None)
+async def sign_in(
+    request: Request,
+    identity: State,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form(max_length=100)],
+    next: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Check a password and open a browser session."""
+    expected = request.cookies.get(CSRF_COOKIE)
+    if not expected or not secrets.compare_digest(expected, csrf_token):
+        return pages.render(request, "error.html", {"message": pages.text(request, "csrf_failed")}, status=403)
+    try:
+        opened = await Sessions(identity.runtime, identity.hasher).sign_in(
+            email=email, password=password, user_agent=request.headers.get("user-agent", "")
+        )
+    except SignInFailed:
+        return _sign_in_form(request, identity, next_url=next, error=pages.text(request, "sign_in_failed"))
+    target = next if next.startswith(f"{request.scope.get('root_path', '')}/api/v1/identity/authorize") else ""
+    response = RedirectResponse(target or f"{identity.issuer}/signed-in", 303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        opened.cookie,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path=identity.cookie_path,
+    )
+    return response
+
+
+@router.get("/signed-in", response_class=HTMLResponse)
+async def signed_in(request: Request) -> Response:
+    """Shown after a sign-in that did not come from an application."""
+    return pages.render(request, "message.html", {"message": pages.text(request, "signed_in")})
+
+
+@router.post("/token")
+async def token(request: Request, identity: State) -> Response:
+    """Token endpoint: authorization_code, refresh_token and client_credentials grants."""
+    http = await _http(request)
+    result = await _run(identity, lambda session: identity.server.create_token_response(KairosRequest(http, session)))
+    return _response(result, extra=NO_STORE)
+
+
+@router.post("/revoke")
+async def revoke(request: Request, identity: State) -> Response:
+    """Token revocation (RFC 7009)."""
+    http = await _http(request)
+    result = await _run(
+        identity, lambda session: identity.server.create_endpoint_response("revocation", KairosRequest(http, session))
+    )
+    return _response(result)
+
+
+@router.post("/introspect")
+async def introspect(request: Request, identity: State) -> Response:
+    """Token introspection (RFC 7662)."""
+    http = await _http(request)
+    result = await _run(
+        identity,
+        lambda session: identity.server.create_endpoint_response("introspection", KairosRequest(http, session)),
+    )
+    return _response(result, extra=NO_STORE)
+
+
+@router.api_route("/userinfo", methods=["GET", "POST"])
+async def userinfo(request: Request, identity: State) -> dict[str, Any]:
+    """The signed-in user's claims, as the access token's scope allows (OIDC Core §5.3)."""
+    token_value = bearer_token(request)
+    if token_value is None:
+        raise unauthenticated("an access token is required")
+    try:
+        principal = await identity.verifier.verify(token_value)
+    except InvalidToken as error:
+        raise unauthenticated(str(error)) from error
+
+    def read(session: Session) -> dict[str, Any] | None:
+        revoked = session.scalar(
+            select(access_tokens.c.revoked_at).where(access_tokens.c.jti == principal.claims.get("jti"))
+        )
+        if revoked is not None or "openid" not in principal.scopes:
+            return None
+        account = load_account(session, uuid.UUID(principal.subject))
+        return None if account is None else dict(user_info(account, " ".join(principal.scopes)))
+
+    claims = await _run(identity, read)
+    if claims is None:
+        raise unauthenticated("the token is revoked, lacks the openid scope, or its user is gone")
+    return claims
+
+
+@router.get("/logout", response_model=None)
+async def logout(
+    request: Request,
+    identity: State,
+    post_logout_redirect_uri: str | None = None,
+    client_id: str | None = None,
+    id_token_hint: str | None = None,
+    state: str | None = None,
+) -> Response:
+    """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): ends the browser session."""
+    browser = await Sessions(identity.runtime, identity.hasher).current(request)
+    audience = client_id or _audience_of(id_token_hint)
+
+    def end(session: Session) -> str | None:
+        if browser is not None:
+            revoke_session_tokens(session, browser.id, at=browser.now())
+        if post_logout_redirect_uri and audience:
+            client = load_client(session, audience)
+            if client is not None and post_logout_redirect_uri in client.post_logout_redirect_uris:
+                return post_logout_redirect_uri
+        return None
+
+    target = await _run(identity, end)
+    if browser is not None:
+        await Sessions(identity.runtime, identity.hasher).end(browser)
+    if target:
+        query = urlencode({"state": state}) if state else ""
+        response: Response = RedirectResponse(f"{target}{'?' + query if query else ''}", 303)
+    else:
+        response = pages.render(request, "message.html", {"message": pages.text(request, "signed_out")})
+    response.delete_cookie(SESSION_COOKIE, path=identity.cookie_path)
+    return response
+
+
+def _audience_of(id_token: str | None) -> str | None:
+    if not id_token:
+        return None
+    try:
+        audience = jwt.decode(id_token, options={"verify_signature": False}).get("aud")
+    except jwt.PyJWTError:
+        return None
+    return audience[0] if isinstance(audience, list) and audience else audience if isinstance(audience, str) else None

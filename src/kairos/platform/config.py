@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     database_prefix: str = Field(default="kairos_", description="prefix of the per-service database names")
     database_pool_size: int = Field(default=10, ge=1, description="connections per service (and as many overflow)")
     data_dir: Path = Field(default=Path(".kairos"), description="local state: embedded database, files")
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description='key-encryption keys, JSON: {"active": "k2", "keys": {"k1": "<base64 of 32 bytes>", …}}. '
+        "Unset with the embedded database: generated once into <data_dir>/secrets/encryption-keys.json",
+    )
 
     transport: TransportKind = Field(default=TransportKind.RABBITMQ, description="event transport")
     rabbitmq_url: SecretStr = Field(

@@ -7,6 +7,7 @@ engine, unit-of-work factory, token verifier, FastAPI app, outbox relay and even
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +27,8 @@ from kairos.contracts.events.platform import ServiceStarted
 from kairos.platform.aio import cancel_and_wait
 from kairos.platform.auth.tokens import JwksCache, TokenVerifier
 from kairos.platform.config import Settings
+from kairos.platform.crypto.cipher import DataCipher
+from kairos.platform.crypto.keyring import load_keyring
 from kairos.platform.db.engine import asyncpg_dsn, create_engine, create_sessionmaker
 from kairos.platform.db.migrate import PLATFORM_HISTORY, MigrationHistory, ensure_database, upgrade
 from kairos.platform.db.schema import seed_runs
@@ -66,6 +69,8 @@ class ServiceDefinition:
     seed_demo: Callable[[Any], Awaitable[None]] | None = None
     configure_app: Callable[[FastAPI, ServiceRuntime], None] | None = None
     idempotency: bool = True  # honour Idempotency-Key on POSTs (off for the gateway: services do it)
+    on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None  # after migrations, before serving
+    on_stop: Callable[[ServiceRuntime], Awaitable[None]] | None = None
     openapi_tags: Sequence[dict[str, Any]] = field(default_factory=tuple)
 
     @property
@@ -129,6 +134,11 @@ class ServiceRuntime:
         if self.consumer is not None:
             transport.subscribe(self.consumer)
 
+    @functools.cached_property
+    def cipher(self) -> DataCipher:
+        """How this service encrypts personal data at rest (its data keys, wrapped by the keyring's KEK)."""
+        return DataCipher(keyring=load_keyring(self.settings), sessionmaker=self.sessionmaker)
+
     def unit_of_work(self) -> UnitOfWork:
         return self.definition.unit_of_work(self.sessionmaker, producer=self.name)
 
@@ -153,6 +163,8 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         """Begin relaying; call after the transport has started. Announces the instance."""
+        if self.definition.on_start is not None:
+            await self.definition.on_start(self)
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
         async with self.unit_of_work() as uow:
             uow.publish(
@@ -168,6 +180,8 @@ class ServiceRuntime:
         if self._relay_task is not None:
             await cancel_and_wait([self._relay_task])
             self._relay_task = None
+        if self.definition.on_stop is not None:
+            await self.definition.on_stop(self)
         await self.engine.dispose()
 
     async def database_ready(self) -> bool:
@@ -179,7 +193,7 @@ class ServiceRuntime:
         return {"database": self.database_ready, "events": self.transport.is_ready, **self.extra_checks}
 
 
-FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": True}
+FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 
 def create_app(runtime: ServiceRuntime) -> FastAPI:
@@ -193,8 +207,8 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
         redoc_url=None,
         openapi_tags=list(definition.openapi_tags) or None,
         responses=problems.PROBLEM_RESPONSES,
-        # Our RequestContextMiddleware owns the server span (it wraps the gateway's proxying too) and our
-        # Prometheus metrics; FastAPI's own spans of dependencies and endpoints nest under it.
+        # Our RequestContextMiddleware owns the server span (it wraps the gateway's proxying too) and the
+        # Prometheus metrics; FastAPI's built-in telemetry would add a second server span, so it is off.
         telemetry=FASTAPI_TELEMETRY,
     )
     app.state.runtime = runtime

@@ -46,7 +46,7 @@ async def test_demo_data_is_loaded_once_per_database_even_across_restarts(base_s
     await restarted.stop()
 
     assert demo_events == 1
-    assert versions == "0002"
+    assert versions == "0003"
 
 
 async def test_a_failing_demo_load_leaves_no_mark_and_runs_again(base_settings: Settings) -> None:

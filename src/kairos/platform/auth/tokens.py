@@ -49,6 +49,7 @@ class JwksCache:
         self._min_refresh_interval = min_refresh_interval
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = float("-inf")
+        self._failed_at = float("-inf")
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> PyJWK:
@@ -64,8 +65,14 @@ class JwksCache:
 
     async def _refresh(self, *, force: bool) -> None:
         async with self._lock:
-            since = time.monotonic() - self._fetched_at
+            now = time.monotonic()
+            since = now - self._fetched_at
             if since < self._min_refresh_interval or (force and since <= self._max_age):
+                return
+            if now - self._failed_at < self._min_refresh_interval:
+                # The issuer failed a moment ago: answer from what we have (or refuse) without asking again.
+                if not self._keys:
+                    raise JwksUnavailable(self._url)
                 return
             try:
                 response = await self._client.get(self._url)
@@ -73,6 +80,7 @@ class JwksCache:
                 key_set = PyJWKSet.from_dict(response.json())
             except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as error:
                 log.warning("auth.jwks_fetch_failed", url=self._url, error=repr(error))
+                self._failed_at = time.monotonic()
                 if not self._keys:
                     raise JwksUnavailable(self._url) from error
                 return

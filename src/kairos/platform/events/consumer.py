@@ -77,7 +77,12 @@ class EventConsumer:
         token = correlation_id_var.set(envelope.correlation_id)
         try:
             with (
-                structlog.contextvars.bound_contextvars(event_id=str(envelope.id), event_type=envelope.type),
+                structlog.contextvars.bound_contextvars(
+                    service=self.name,
+                    correlation_id=envelope.correlation_id,
+                    event_id=str(envelope.id),
+                    event_type=envelope.type,
+                ),
                 continue_trace(
                     f"{envelope.type} process",
                     traceparent=envelope.traceparent,

@@ -70,6 +70,7 @@ class RequestContextMiddleware:
                     if not response_started:
                         await internal_error_response(scope["path"])(scope, receive, send_with_context)
                 span.set_attribute("http.response.status_code", status)
+                span.update_name(f"{scope['method']} {route_template(scope)}")  # low-cardinality span names
                 self._observe(scope, status, time.perf_counter() - started)
         finally:
             correlation_id_var.reset(token)
