@@ -1,12 +1,24 @@
 """Builds the appointments service from platform parts."""
 
 from kairos.appointments.api import router
+from kairos.appointments.domain.appointment import IllegalTransition, ReasonRequired
+from kairos.appointments.repository import AppointmentsUnitOfWork, ConcurrentChange, NotFound, TimeTaken
+from kairos.appointments.service import Forbidden
+from kairos.platform.http import problems
 from kairos.platform.runtime import ServiceDefinition
+
+problems.register(TimeTaken, status=409, slug="time-taken", title="This time is no longer free")
+problems.register(ConcurrentChange, status=409, slug="concurrent-change", title="The appointment changed meanwhile")
+problems.register(IllegalTransition, status=409, slug="illegal-transition", title="Not possible in this status")
+problems.register(ReasonRequired, status=422, slug="reason-required", title="A reason is required")
+problems.register(NotFound, status=404, slug="not-found", title="Not Found")
+problems.register(Forbidden, status=403, slug="forbidden", title="Forbidden")
 
 definition = ServiceDefinition(
     name="appointments",
     title="Appointments",
     description="Domains, schedules, free slots, requests and decisions, and each appointment's history.",
     routers=[router],
+    unit_of_work=AppointmentsUnitOfWork,
     migrations="kairos.appointments:migrations",
 )

@@ -1,0 +1,197 @@
+"""Loading and saving appointments: the event stream and its projection in one transaction; never commits."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any, Self
+from uuid import UUID
+
+from asyncpg.exceptions import ExclusionViolationError
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kairos.appointments.domain.appointment import (
+    EVENT_TYPES,
+    Appointment,
+    AppointmentEvent,
+    Period,
+    Requested,
+)
+from kairos.appointments.tables import appointment_events, appointments, resources
+from kairos.platform.db.uow import UnitOfWork
+
+
+class TimeTaken(Exception):
+    """Another appointment holds this resource at an overlapping time (the exclusion constraint said so)."""
+
+
+class ConcurrentChange(Exception):
+    """The appointment changed since it was loaded; load it again and retry the decision."""
+
+
+class NotFound(Exception):
+    """No such appointment or resource (or none the caller may see)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    id: UUID
+    resource_no: int
+    organisation_id: UUID
+    kind: str
+    display_name: str
+    zone: str
+    user_id: str | None
+
+
+class AppointmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def resource(self, resource_id: UUID) -> Resource:
+        row = (await self._session.execute(select(resources).where(resources.c.id == resource_id))).mappings().first()
+        if row is None:
+            raise NotFound(f"resource {resource_id}")
+        return Resource(**{name: row[name] for name in Resource.__dataclass_fields__})
+
+    async def add_resource(self, resource: Resource) -> Resource:
+        number = await self._session.scalar(
+            insert(resources)
+            .values(
+                id=resource.id,
+                organisation_id=resource.organisation_id,
+                kind=resource.kind,
+                display_name=resource.display_name,
+                zone=resource.zone,
+                user_id=resource.user_id,
+            )
+            .returning(resources.c.resource_no)
+        )
+        assert number is not None
+        return dataclasses.replace(resource, resource_no=number)
+
+    async def get(self, appointment_id: UUID) -> Appointment:
+        rows = (
+            await self._session.execute(
+                select(appointment_events)
+                .where(appointment_events.c.appointment_id == appointment_id)
+                .order_by(appointment_events.c.sequence)
+            )
+        ).mappings()
+        events = [decode_event(row) for row in rows]
+        if not events:
+            raise NotFound(f"appointment {appointment_id}")
+        return Appointment.replay(events)
+
+    async def history(self, appointment_id: UUID) -> list[AppointmentEvent]:
+        rows = (
+            await self._session.execute(
+                select(appointment_events)
+                .where(appointment_events.c.appointment_id == appointment_id)
+                .order_by(appointment_events.c.sequence)
+            )
+        ).mappings()
+        return [decode_event(row) for row in rows]
+
+    async def save(self, appointment: Appointment, *, resource: Resource, buffers: tuple[timedelta, timedelta]) -> None:
+        """Append the new events and bring the projection up to date, in the caller's transaction."""
+        if not appointment.pending_events:
+            return
+        first_sequence = appointment.version - len(appointment.pending_events) + 1
+        for offset, event in enumerate(appointment.pending_events):
+            await self._session.execute(
+                insert(appointment_events).values(
+                    appointment_id=appointment.id,
+                    sequence=first_sequence + offset,
+                    kind=event.kind,
+                    data=encode_event(event),
+                    actor=event.actor,
+                    reason=event.reason,
+                    occurred_at=event.occurred_at,
+                )
+            )
+        before, after = buffers
+        values: dict[str, Any] = {
+            "status": appointment.status.value,
+            "holds_time": appointment.status.holds_time,
+            "starts_at": appointment.period.starts_at,
+            "ends_at": appointment.period.ends_at,
+            "blocked_from": appointment.period.starts_at - before,
+            "blocked_until": appointment.period.ends_at + after,
+            "version": appointment.version,
+            "updated_at": appointment.pending_events[-1].occurred_at,
+        }
+        try:
+            if first_sequence == 1:
+                await self._session.execute(
+                    insert(appointments).values(
+                        id=appointment.id,
+                        resource_id=appointment.resource_id,
+                        resource_no=resource.resource_no,
+                        organisation_id=appointment.organisation_id,
+                        patient=appointment.patient,
+                        appointment_type=appointment.appointment_type,
+                        message=appointment.message,
+                        answers=appointment.answers,
+                        **values,
+                    )
+                )
+            else:
+                changed = await self._session.execute(
+                    update(appointments)
+                    .where(appointments.c.id == appointment.id, appointments.c.version == first_sequence - 1)
+                    .values(**values)
+                )
+                if changed.rowcount != 1:  # type: ignore[attr-defined]
+                    raise ConcurrentChange(str(appointment.id))
+        except IntegrityError as error:
+            if _is_exclusion_violation(error):
+                raise TimeTaken(str(appointment.period.starts_at)) from error
+            raise
+
+
+def _is_exclusion_violation(error: IntegrityError) -> bool:
+    cause = getattr(error.orig, "__cause__", None)
+    return isinstance(cause, ExclusionViolationError) or getattr(error.orig, "sqlstate", None) == "23P01"
+
+
+def encode_event(event: AppointmentEvent) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for item in dataclasses.fields(event):
+        if item.name in {"appointment_id", "actor", "occurred_at", "reason"}:
+            continue
+        value = getattr(event, item.name)
+        if isinstance(value, Period):
+            value = {"starts_at": value.starts_at.isoformat(), "ends_at": value.ends_at.isoformat()}
+        elif isinstance(value, UUID):
+            value = str(value)
+        data[item.name] = value
+    return data
+
+
+def decode_event(row: Any) -> AppointmentEvent:
+    kind = EVENT_TYPES[row["kind"]]
+    data = dict(row["data"])
+    if kind is Requested:
+        period = data.pop("period")
+        data["period"] = Period(datetime.fromisoformat(period["starts_at"]), datetime.fromisoformat(period["ends_at"]))
+        data["resource_id"] = UUID(data["resource_id"])
+        data["organisation_id"] = UUID(data["organisation_id"])
+    return kind(
+        appointment_id=row["appointment_id"],
+        actor=row["actor"],
+        occurred_at=row["occurred_at"],
+        reason=row["reason"],
+        **data,
+    )
+
+
+class AppointmentsUnitOfWork(UnitOfWork):
+    appointments: AppointmentRepository
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.appointments = AppointmentRepository(self.session)
+        return self
