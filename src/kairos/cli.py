@@ -271,9 +271,11 @@ def rewrap_command(service: Annotated[str, typer.Argument(help="the service whos
 
 def _add_account_commands() -> None:
     from kairos.cli_accounts import clients_app, users_app
+    from kairos.cli_appointments import appointments_app
 
     app.add_typer(users_app, name="users")
     app.add_typer(clients_app, name="clients")
+    app.add_typer(appointments_app, name="appointments")
 
 
 _add_account_commands()

@@ -4,6 +4,10 @@ exclusion constraint that makes double booking impossible, under real concurrenc
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +23,7 @@ from kairos.platform.events.inprocess import InProcessTransport
 from kairos.platform.runtime import ServiceRuntime
 from kairos.platform.testing.issuer import TestIssuer
 from kairos.services import definition
+from tests.conftest import POSTGRES_URL
 
 pytestmark = pytest.mark.integration
 
@@ -195,3 +200,35 @@ async def test_two_hundred_simultaneous_requests_for_one_slot_book_it_exactly_on
             text("SELECT count(*) FROM appointments WHERE starts_at = :slot AND holds_time"), {"slot": slot}
         )
     assert holding == 1
+
+
+async def test_every_projection_rebuilds_from_its_stream_and_a_corrupted_one_is_found_and_repaired(api: Api) -> None:
+    from kairos.appointments.projections import rebuild
+
+    report = await rebuild(uow=api.runtime.unit_of_work(), repair=False)  # type: ignore[arg-type]
+    assert report.checked >= 5
+    assert report.differing == []
+
+    victim = (await api.request(NINE + timedelta(days=3))).json()["id"]
+    async with api.runtime.engine.begin() as connection:
+        await connection.execute(text("UPDATE appointments SET status = 'booked' WHERE id = :id"), {"id": victim})
+    found = await rebuild(uow=api.runtime.unit_of_work(), repair=True)  # type: ignore[arg-type]
+    assert [str(appointment_id) for appointment_id in found.differing] == [victim]
+    assert (await rebuild(uow=api.runtime.unit_of_work(), repair=False)).differing == []  # type: ignore[arg-type]
+
+
+async def test_the_rebuild_command_reports_as_json(api: Api, base_settings: Settings) -> None:
+    environment = {
+        **os.environ,
+        "KAIROS_DATABASE_URL": POSTGRES_URL,
+        "KAIROS_DATABASE_PREFIX": api.runtime.settings.database_prefix,
+        "KAIROS_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "kairos", "appointments", "rebuild-projections"]
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["checked"] >= 6
+    assert report["differing"] == []
