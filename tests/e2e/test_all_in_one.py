@@ -35,14 +35,16 @@ def test_all_in_one_runs_on_an_embedded_database_keeps_its_data_and_stops_on_ctr
     env = {
         "KAIROS_DATA_DIR": str(data_dir),
         "KAIROS_BASE_PORT": str(base_port),
-        "KAIROS_AUTH_ISSUER": issuer.issuer,
+        # The issuer stays the default, identity behind this gateway; only the JWKS (to trust the
+        # tests' own operator tokens) comes from the test issuer.
         "KAIROS_AUTH_JWKS_URL": issuer.jwks_url,
         "KAIROS_LOG_LEVEL": "WARNING",
     }
     for name in ("KAIROS_DATABASE_URL", "KAIROS_TRANSPORT"):
         env[name] = ""  # the operator's shell may set them; the all-in-one must not need them
     gateway = f"http://127.0.0.1:{base_port}"
-    operator = {"Authorization": f"Bearer {issuer.token(sub='operator-1', roles=['operator'])}"}
+    token = issuer.token(sub="operator-1", roles=["operator"], iss=f"{gateway}/api/v1/identity")
+    operator = {"Authorization": f"Bearer {token}"}
 
     def instances() -> list[dict[str, str]]:
         response = httpx.get(f"{gateway}/api/v1/monitoring/services", params={"limit": 100}, headers=operator)
@@ -61,6 +63,12 @@ def test_all_in_one_runs_on_an_embedded_database_keeps_its_data_and_stops_on_ctr
         assert "Kairos" in landing.text
         for service in SERVICES:
             assert httpx.get(f"{gateway}/api/v1/{service}/openapi.json").status_code == 200
+
+        # Identity answers as an OpenID Provider through the gateway, with the demo data loaded.
+        provider = httpx.get(f"{gateway}/api/v1/identity/.well-known/openid-configuration").json()
+        assert provider["issuer"] == f"{gateway}/api/v1/identity"
+        assert httpx.get(provider["jwks_uri"]).json()["keys"]
+        assert httpx.get(f"{gateway}/api/v1/identity/sign-in").status_code == 200
 
         # Every service announced itself through its outbox and the in-process transport.
         assert wait_until(lambda: {item["service"] for item in instances()} == set(SERVICES))

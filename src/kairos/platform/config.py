@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = (
@@ -89,7 +89,9 @@ class Settings(BaseSettings):
         description="Redis of the distributed shape (reserved: the gateway's rate limits and cache)",
     )
 
-    auth_issuer: str = Field(default="http://127.0.0.1:8000/api/v1/identity", description="token issuer")
+    auth_issuer: str = Field(
+        default="", description="token issuer; defaults to the identity service behind this machine's gateway"
+    )
     auth_jwks_url: str | None = Field(default=None, description="JWKS URL; defaults to <issuer>/jwks")
     auth_audience: str = Field(default="kairos", description="audience every access token must carry")
     auth_algorithms: tuple[str, ...] = Field(
@@ -107,6 +109,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='where the gateway finds each service, JSON: {"appointments": "http://10.0.0.5:8002"}',
     )
+
+    @model_validator(mode="after")
+    def _default_issuer(self) -> Settings:
+        if not self.auth_issuer:
+            self.auth_issuer = f"http://127.0.0.1:{self.base_port}/api/v1/identity"
+        return self
 
     @field_validator("service_urls", mode="before")
     @classmethod
