@@ -72,8 +72,8 @@ async def ensure_database(url: URL) -> bool:
             return False
         await connection.execute(f'CREATE DATABASE "{url.database}"')
         return True
-    except asyncpg.DuplicateDatabaseError:
-        return False
+    except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+        return False  # another replica created it a moment ago
     finally:
         await connection.close()
 

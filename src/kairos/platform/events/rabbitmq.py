@@ -15,6 +15,7 @@ Messages are published with confirms and acknowledged only after the handler's t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -141,7 +142,9 @@ class RabbitMqTransport:
         async with self._connection.channel() as channel:
             main = queue_name(consumer)
             parked = parked_queue_name(consumer)
-            await channel.declare_queue(parked, durable=True, arguments=_quorum())
+            # A classic queue: parked events must never be dropped by a delivery limit (RabbitMQ 4 gives every
+            # quorum queue one), and listing them takes them without an ack and gives them back.
+            await channel.declare_queue(parked, durable=True, arguments={"x-queue-type": "classic"})
             for delay in self._retry_delays:
                 await channel.declare_queue(
                     retry_queue_name(consumer, delay),
@@ -166,8 +169,12 @@ class RabbitMqTransport:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                # Not acknowledged: the broker redelivers it (and parks it after DELIVERY_LIMIT tries).
+                # Neither handled nor forwarded: hand it back for redelivery now rather than when the channel
+                # closes (the broker parks it after DELIVERY_LIMIT deliveries). If the channel is gone, the
+                # broker requeues it anyway.
                 log.warning("event.delivery_interrupted", consumer=consumer.name, error=repr(error))
+                with contextlib.suppress(Exception):
+                    await message.nack(requeue=True)
 
     async def _process(
         self, consumer: EventConsumer, channel: AbstractChannel, message: AbstractIncomingMessage
