@@ -6,7 +6,8 @@ Loaded once per database by ``make run`` (and ``kairos seed-demo``); listed in t
 from __future__ import annotations
 
 from kairos.identity.domain.roles import Role
-from kairos.identity.service import create_organisation, create_user
+from kairos.identity.service import create_client, create_organisation, create_user
+from kairos.platform.config import Settings
 from kairos.platform.db.uow import UnitOfWork
 
 DEMO_PASSWORD = "demo tulip harbour lantern"  # noqa: S105  # published in the README on purpose
@@ -25,7 +26,10 @@ ACCOUNTS: tuple[tuple[str, str, Role, str | None], ...] = (
 )
 
 
-async def load_demo_data(uow: UnitOfWork) -> None:
+WEB_CLIENT_ID = "kairos-web"
+
+
+async def load_demo_data(uow: UnitOfWork, settings: Settings) -> None:
     organisations = {
         "harbour": await create_organisation(
             uow=uow, name="Harbour Medical Practice", kind="practice", domain="medical"
@@ -42,3 +46,15 @@ async def load_demo_data(uow: UnitOfWork) -> None:
             organisation_id=organisations[organisation] if organisation else None,
             email_verified=True,
         )
+    # The web app: a public client (PKCE, no secret) of Kairos itself, so no consent screen.
+    origins = [f"http://127.0.0.1:{settings.base_port}", f"http://localhost:{settings.base_port}"]
+    await create_client(
+        uow=uow,
+        client_id=WEB_CLIENT_ID,
+        name="Kairos web app",
+        grant_types=frozenset({"authorization_code", "refresh_token"}),
+        redirect_uris=tuple(f"{origin}/auth/callback" for origin in origins),
+        post_logout_redirect_uris=tuple(f"{origin}/" for origin in origins),
+        public=True,
+        first_party=True,
+    )

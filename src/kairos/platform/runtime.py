@@ -66,7 +66,7 @@ class ServiceDefinition:
     unit_of_work: type[UnitOfWork] = UnitOfWork
     migrations: str | None = None  # "kairos.<service>:migrations"
     # Loads the demo data inside the given unit of work (which the platform commits), once per database.
-    seed_demo: Callable[[Any], Awaitable[None]] | None = None
+    seed_demo: Callable[[Any, Settings], Awaitable[None]] | None = None
     configure_app: Callable[[FastAPI, ServiceRuntime], None] | None = None
     idempotency: bool = True  # honour Idempotency-Key on POSTs (off for the gateway: services do it)
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None  # after migrations, before serving
@@ -156,7 +156,7 @@ class ServiceRuntime:
             )
             if first.first() is None:
                 return False
-            await self.definition.seed_demo(uow)
+            await self.definition.seed_demo(uow, self.settings)
             await uow.commit()
         log.info("service.demo_data_loaded", service=self.name)
         return True

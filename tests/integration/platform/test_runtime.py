@@ -16,7 +16,7 @@ from tests.integration.platform.harness import ProbeHappened
 pytestmark = pytest.mark.integration
 
 
-async def load_demo(uow: UnitOfWork) -> None:
+async def load_demo(uow: UnitOfWork, settings: Settings) -> None:
     uow.publish(ProbeHappened(seq=1), subject="demo")
 
 
@@ -52,7 +52,7 @@ async def test_demo_data_is_loaded_once_per_database_even_across_restarts(base_s
 async def test_a_failing_demo_load_leaves_no_mark_and_runs_again(base_settings: Settings) -> None:
     attempts = []
 
-    async def flaky(uow: UnitOfWork) -> None:
+    async def flaky(uow: UnitOfWork, settings: Settings) -> None:
         attempts.append(1)
         if len(attempts) == 1:
             raise RuntimeError("the demo data could not be loaded")
