@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 
 from kairos.appointments import service
 from kairos.appointments.repository import AppointmentsUnitOfWork
@@ -15,11 +15,14 @@ from kairos.appointments.schemas import (
     AppointmentWithHistory,
     CancellationCreate,
     DecisionCreate,
+    DomainRead,
+    DomainWrite,
     HistoryEntry,
     ResourceCreate,
     ResourceRead,
 )
 from kairos.platform.auth import CurrentPrincipal
+from kairos.platform.http.pagination import Page, PageRequest, page_of, page_request
 from kairos.platform.runtime import unit_of_work
 
 router = APIRouter(tags=["appointments"])
@@ -38,8 +41,47 @@ async def create_resource(body: ResourceCreate, uow: Uow, me: CurrentPrincipal) 
         display_name=body.display_name,
         zone=body.zone,
         user_id=body.user_id,
+        domain=body.domain,
     )
     return ResourceRead.from_domain(resource)
+
+
+@router.get("/resources")
+async def list_resources(
+    uow: Uow,
+    page: Annotated[PageRequest, Depends(page_request)],
+    organisation_id: UUID | None = None,
+    domain: str | None = None,
+) -> Page[ResourceRead]:
+    """The directory of bookable professionals, rooms and devices."""
+    found = await service.list_resources(uow=uow, page=page, organisation_id=organisation_id, domain=domain)
+    items, next_cursor = page_of(found, page, key=lambda resource: (resource.id,))
+    return Page(items=[ResourceRead.from_domain(resource) for resource in items], next_cursor=next_cursor)
+
+
+@router.put("/domains/{name}")
+async def put_domain(
+    name: Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,100}$")], body: DomainWrite, uow: Uow, me: CurrentPrincipal
+) -> DomainRead:
+    """Register a domain (medical, legal, …) or change its configuration; each change is a new version."""
+    configuration = body.to_domain(name)
+    version = await service.put_domain(uow=uow, by=me, configuration=configuration)
+    return DomainRead.from_domain(configuration, version)
+
+
+@router.get("/domains")
+async def list_domains(uow: Uow) -> list[DomainRead]:
+    """Every registered domain, with the form each renders for a request."""
+    return [
+        DomainRead.from_domain(configuration, version) for configuration, version in await service.list_domains(uow=uow)
+    ]
+
+
+@router.get("/domains/{name}")
+async def read_domain(name: str, uow: Uow) -> DomainRead:
+    """One domain's configuration."""
+    configuration, version = await service.read_domain(uow=uow, name=name)
+    return DomainRead.from_domain(configuration, version)
 
 
 @router.post("/appointments", status_code=201)
@@ -50,7 +92,8 @@ async def request_appointment(body: AppointmentCreate, uow: Uow, me: CurrentPrin
         by=me,
         resource_id=body.resource_id,
         appointment_type=body.appointment_type,
-        period=body.period(),
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
         message=body.message,
         answers=body.answers,
     )

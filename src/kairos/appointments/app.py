@@ -1,9 +1,11 @@
 """Builds the appointments service from platform parts."""
 
 from kairos.appointments.api import router
+from kairos.appointments.demo import load_demo_data
 from kairos.appointments.domain.appointment import IllegalTransition, ReasonRequired
+from kairos.appointments.domain.configuration import AnswersRejected, InvalidConfiguration, UnknownAppointmentType
 from kairos.appointments.repository import AppointmentsUnitOfWork, ConcurrentChange, NotFound, TimeTaken
-from kairos.appointments.service import Forbidden
+from kairos.appointments.service import Forbidden, MissingEnd
 from kairos.platform.http import problems
 from kairos.platform.runtime import ServiceDefinition
 
@@ -13,6 +15,12 @@ problems.register(IllegalTransition, status=409, slug="illegal-transition", titl
 problems.register(ReasonRequired, status=422, slug="reason-required", title="A reason is required")
 problems.register(NotFound, status=404, slug="not-found", title="Not Found")
 problems.register(Forbidden, status=403, slug="forbidden", title="Forbidden")
+problems.register(AnswersRejected, status=422, slug="answers-rejected", title="The form's answers are not valid")
+problems.register(UnknownAppointmentType, status=422, slug="unknown-appointment-type", title="No such appointment type")
+problems.register(
+    InvalidConfiguration, status=422, slug="invalid-configuration", title="The configuration is not valid"
+)
+problems.register(MissingEnd, status=422, slug="missing-end", title="The appointment needs an end")
 
 definition = ServiceDefinition(
     name="appointments",
@@ -21,4 +29,5 @@ definition = ServiceDefinition(
     routers=[router],
     unit_of_work=AppointmentsUnitOfWork,
     migrations="kairos.appointments:migrations",
+    seed_demo=load_demo_data,
 )

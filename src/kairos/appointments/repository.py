@@ -9,6 +9,7 @@ from uuid import UUID
 
 from asyncpg.exceptions import ExclusionViolationError
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +20,17 @@ from kairos.appointments.domain.appointment import (
     Period,
     Requested,
 )
-from kairos.appointments.tables import appointment_events, appointments, resources
+from kairos.appointments.domain.configuration import (
+    AppointmentTypeSettings,
+    CancellationPolicy,
+    DomainConfiguration,
+    Terminology,
+)
+from kairos.appointments.tables import appointment_events, appointments, domains, resources
 from kairos.platform.db.uow import UnitOfWork
+from kairos.platform.http.pagination import PageRequest, keyset
+
+NO_BUFFERS = (timedelta(0), timedelta(0))
 
 
 class TimeTaken(Exception):
@@ -44,6 +54,7 @@ class Resource:
     display_name: str
     zone: str
     user_id: str | None
+    domain: str | None = None
 
 
 class AppointmentRepository:
@@ -56,6 +67,17 @@ class AppointmentRepository:
             raise NotFound(f"resource {resource_id}")
         return Resource(**{name: row[name] for name in Resource.__dataclass_fields__})
 
+    async def resources(
+        self, page: PageRequest, *, organisation_id: UUID | None = None, domain: str | None = None
+    ) -> list[Resource]:
+        statement = select(resources)
+        if organisation_id is not None:
+            statement = statement.where(resources.c.organisation_id == organisation_id)
+        if domain is not None:
+            statement = statement.where(resources.c.domain == domain)
+        rows = (await self._session.execute(keyset(statement, [resources.c.id], page))).mappings()
+        return [Resource(**{name: row[name] for name in Resource.__dataclass_fields__}) for row in rows]
+
     async def add_resource(self, resource: Resource) -> Resource:
         number = await self._session.scalar(
             insert(resources)
@@ -66,11 +88,42 @@ class AppointmentRepository:
                 display_name=resource.display_name,
                 zone=resource.zone,
                 user_id=resource.user_id,
+                domain=resource.domain,
             )
             .returning(resources.c.resource_no)
         )
         assert number is not None
         return dataclasses.replace(resource, resource_no=number)
+
+    async def domain(self, name: str) -> tuple[DomainConfiguration, int]:
+        row = (await self._session.execute(select(domains).where(domains.c.name == name))).mappings().first()
+        if row is None:
+            raise NotFound(f"domain {name}")
+        return decode_configuration(row["configuration"]), row["version"]
+
+    async def all_domains(self) -> list[tuple[DomainConfiguration, int]]:
+        rows = (await self._session.execute(select(domains).order_by(domains.c.name))).mappings()
+        return [(decode_configuration(row["configuration"]), row["version"]) for row in rows]
+
+    async def put_domain(self, configuration: DomainConfiguration, *, at: datetime) -> int:
+        """Store a configuration as the domain's next version; return that version."""
+        version = await self._session.scalar(
+            pg_insert(domains)
+            .values(
+                name=configuration.name, version=1, configuration=encode_configuration(configuration), updated_at=at
+            )
+            .on_conflict_do_update(
+                index_elements=["name"],
+                set_={
+                    "version": domains.c.version + 1,
+                    "configuration": encode_configuration(configuration),
+                    "updated_at": at,
+                },
+            )
+            .returning(domains.c.version)
+        )
+        assert version is not None
+        return version
 
     async def get(self, appointment_id: UUID) -> Appointment:
         rows = (
@@ -95,7 +148,9 @@ class AppointmentRepository:
         ).mappings()
         return [decode_event(row) for row in rows]
 
-    async def save(self, appointment: Appointment, *, resource: Resource, buffers: tuple[timedelta, timedelta]) -> None:
+    async def save(
+        self, appointment: Appointment, *, resource: Resource, buffers: tuple[timedelta, timedelta] = NO_BUFFERS
+    ) -> None:
         """Append the new events and bring the projection up to date, in the caller's transaction."""
         if not appointment.pending_events:
             return
@@ -113,15 +168,18 @@ class AppointmentRepository:
                 )
             )
         before, after = buffers
-        values: dict[str, Any] = {
+        state: dict[str, Any] = {
             "status": appointment.status.value,
             "holds_time": appointment.status.holds_time,
+            "version": appointment.version,
+            "updated_at": appointment.pending_events[-1].occurred_at,
+        }
+        # The blocked time (buffers included) is fixed when the appointment is requested.
+        times = {
             "starts_at": appointment.period.starts_at,
             "ends_at": appointment.period.ends_at,
             "blocked_from": appointment.period.starts_at - before,
             "blocked_until": appointment.period.ends_at + after,
-            "version": appointment.version,
-            "updated_at": appointment.pending_events[-1].occurred_at,
         }
         try:
             if first_sequence == 1:
@@ -135,14 +193,15 @@ class AppointmentRepository:
                         appointment_type=appointment.appointment_type,
                         message=appointment.message,
                         answers=appointment.answers,
-                        **values,
+                        **state,
+                        **times,
                     )
                 )
             else:
                 changed = await self._session.execute(
                     update(appointments)
                     .where(appointments.c.id == appointment.id, appointments.c.version == first_sequence - 1)
-                    .values(**values)
+                    .values(**state)
                 )
                 if changed.rowcount != 1:  # type: ignore[attr-defined]
                     raise ConcurrentChange(str(appointment.id))
@@ -155,6 +214,58 @@ class AppointmentRepository:
 def _is_exclusion_violation(error: IntegrityError) -> bool:
     cause = getattr(error.orig, "__cause__", None)
     return isinstance(cause, ExclusionViolationError) or getattr(error.orig, "sqlstate", None) == "23P01"
+
+
+def encode_configuration(configuration: DomainConfiguration) -> dict[str, Any]:
+    return {
+        "name": configuration.name,
+        "label": configuration.label,
+        "terminology": dataclasses.asdict(configuration.terminology),
+        "appointment_types": [
+            {
+                "code": kind.code,
+                "label": kind.label,
+                "duration_minutes": kind.duration.total_seconds() / 60,
+                "buffer_before_minutes": kind.buffer_before.total_seconds() / 60,
+                "buffer_after_minutes": kind.buffer_after.total_seconds() / 60,
+                "needs_approval": kind.needs_approval,
+                "capacity": kind.capacity,
+            }
+            for kind in configuration.appointment_types
+        ],
+        "form_schema": configuration.form_schema,
+        "reason_codes": list(configuration.reason_codes),
+        "cancellation": {
+            "cutoff_hours": configuration.cancellation.cutoff.total_seconds() / 3600,
+            "reason_required": configuration.cancellation.reason_required,
+        },
+    }
+
+
+def decode_configuration(data: dict[str, Any]) -> DomainConfiguration:
+    return DomainConfiguration(
+        name=data["name"],
+        label=data["label"],
+        terminology=Terminology(**data["terminology"]),
+        appointment_types=tuple(
+            AppointmentTypeSettings(
+                code=kind["code"],
+                label=kind["label"],
+                duration=timedelta(minutes=kind["duration_minutes"]),
+                buffer_before=timedelta(minutes=kind["buffer_before_minutes"]),
+                buffer_after=timedelta(minutes=kind["buffer_after_minutes"]),
+                needs_approval=kind["needs_approval"],
+                capacity=kind["capacity"],
+            )
+            for kind in data["appointment_types"]
+        ),
+        form_schema=data["form_schema"],
+        reason_codes=tuple(data["reason_codes"]),
+        cancellation=CancellationPolicy(
+            cutoff=timedelta(hours=data["cancellation"]["cutoff_hours"]),
+            reason_required=data["cancellation"]["reason_required"],
+        ),
+    )
 
 
 def encode_event(event: AppointmentEvent) -> dict[str, Any]:

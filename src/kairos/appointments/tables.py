@@ -38,6 +38,7 @@ resources = Table(
     Column("kind", String(50), nullable=False),  # professional, room, device
     Column("display_name", String(200), nullable=False),
     Column("zone", String(64), nullable=False),
+    Column("domain", String(100)),  # the domain whose appointment types and form apply
     Column("user_id", String(100)),  # the professional's account (identity's subject), when a person
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -75,4 +76,14 @@ appointment_events = Table(
     Column("reason", Text),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("appointment_id", "sequence"),
+)
+
+# Domains registered at run time, each configuration versioned (a new version on every change).
+domains = Table(
+    "domains",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("configuration", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

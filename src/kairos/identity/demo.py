@@ -5,6 +5,7 @@ Loaded once per database by ``make run`` (and ``kairos seed-demo``); listed in t
 
 from __future__ import annotations
 
+from kairos.contracts.demo import HARBOUR_MEDICAL_PRACTICE, LINDQVIST_RAO_LAW
 from kairos.identity.domain.roles import Role
 from kairos.identity.service import create_client, create_organisation, create_user
 from kairos.platform.config import Settings
@@ -32,9 +33,15 @@ WEB_CLIENT_ID = "kairos-web"
 async def load_demo_data(uow: UnitOfWork, settings: Settings) -> None:
     organisations = {
         "harbour": await create_organisation(
-            uow=uow, name="Harbour Medical Practice", kind="practice", domain="medical"
+            uow=uow,
+            name="Harbour Medical Practice",
+            kind="practice",
+            domain="medical",
+            organisation_id=HARBOUR_MEDICAL_PRACTICE,
         ),
-        "lindqvist": await create_organisation(uow=uow, name="Lindqvist & Rao Law", kind="firm", domain="legal"),
+        "lindqvist": await create_organisation(
+            uow=uow, name="Lindqvist & Rao Law", kind="firm", domain="legal", organisation_id=LINDQVIST_RAO_LAW
+        ),
     }
     for email, name, role, organisation in ACCOUNTS:
         await create_user(

@@ -42,8 +42,10 @@ class RegisteredClient:
     client_secret: str | None
 
 
-async def create_organisation(*, uow: UnitOfWork, name: str, kind: str, domain: str) -> uuid.UUID:
-    organisation_id = new_id()
+async def create_organisation(
+    *, uow: UnitOfWork, name: str, kind: str, domain: str, organisation_id: uuid.UUID | None = None
+) -> uuid.UUID:
+    organisation_id = organisation_id or new_id()
     await uow.session.execute(insert(organisations).values(id=organisation_id, name=name, kind=kind, domain=domain))
     return organisation_id
 

@@ -156,12 +156,15 @@ async def _mapped(request: Request, error: Exception) -> JSONResponse:
     mapped = _lookup(error)
     if mapped is None:
         return await _unexpected(request, error)
+    # An exception may add members of its own (``problem_extensions``), e.g. a list of field errors.
+    extensions = getattr(error, "problem_extensions", None) or {}
     return problem_response(
         status=mapped.status,
         type_=f"{TYPE_PREFIX}{mapped.slug}",
         title=mapped.title,
         detail=str(error) or None,
         instance=request.url.path,
+        **extensions,
     )
 
 

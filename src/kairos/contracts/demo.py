@@ -1,0 +1,9 @@
+"""Identifiers of the demo data that more than one service seeds (the organisations), so that the demo
+practice at identity and its bookable professionals at appointments are the same organisation."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+HARBOUR_MEDICAL_PRACTICE = UUID("0192f000-0000-7000-8000-00000000a001")
+LINDQVIST_RAO_LAW = UUID("0192f000-0000-7000-8000-00000000a002")

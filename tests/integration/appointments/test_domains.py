@@ -1,0 +1,189 @@
+"""Domains registered at run time: their appointment types, forms (JSON Schema), approval rules and buffers
+decide what a request becomes. The demo data holds two visibly different domains."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from kairos.contracts.demo import HARBOUR_MEDICAL_PRACTICE, LINDQVIST_RAO_LAW
+from kairos.platform.config import Settings
+from kairos.platform.db.engine import database_url
+from kairos.platform.events.inprocess import InProcessTransport
+from kairos.platform.runtime import ServiceRuntime
+from kairos.platform.testing.issuer import TestIssuer
+from kairos.services import definition
+
+pytestmark = pytest.mark.integration
+
+MONDAY = datetime(2027, 4, 5, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class Demo:
+    client: httpx.AsyncClient
+    issuer: TestIssuer
+
+    def patient(self, name: str = "patient-1") -> dict[str, str]:
+        token = self.issuer.token(sub=name, roles=["patient"], permissions=["appointments:request"])
+        return {"Authorization": f"Bearer {token}"}
+
+    async def resource(self, domain: str) -> dict[str, str]:
+        listed = await self.client.get("/api/v1/appointments/resources", params={"domain": domain})
+        return next(item for item in listed.json()["items"] if item["kind"] == "professional")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+async def demo(base_settings: Settings, issuer: TestIssuer) -> AsyncIterator[Demo]:
+    settings = base_settings.model_copy(update={"database_prefix": f"{base_settings.database_prefix}domains_"})
+    runtime = ServiceRuntime(
+        definition("appointments"),
+        settings=settings,
+        database_url=database_url(settings, "appointments"),
+        transport=InProcessTransport(),
+    )
+    await runtime.migrate()
+    assert await runtime.seed_demo()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.app), base_url="http://a") as client:
+        yield Demo(client, issuer)
+    await runtime.stop()
+
+
+async def test_the_demo_has_a_medical_practice_and_a_law_firm_that_speak_differently(demo: Demo) -> None:
+    domains = {item["name"]: item for item in (await demo.client.get("/api/v1/appointments/domains")).json()}
+    assert domains["medical"]["terminology"] == {"client": "patient", "professional": "doctor"}
+    assert domains["legal"]["terminology"] == {"client": "client", "professional": "lawyer"}
+    assert "insurance_number" in domains["medical"]["form_schema"]["properties"]
+    assert "opposing_party" in domains["legal"]["form_schema"]["required"]
+    doctor = await demo.resource("medical")
+    lawyer = await demo.resource("legal")
+    assert doctor["organisation_id"] == str(HARBOUR_MEDICAL_PRACTICE)
+    assert lawyer["organisation_id"] == str(LINDQVIST_RAO_LAW)
+
+
+async def test_answers_are_checked_against_the_domains_form_with_every_error_listed(demo: Demo) -> None:
+    lawyer = await demo.resource("legal")
+    refused = await demo.client.post(
+        "/api/v1/appointments/appointments",
+        json={
+            "resource_id": lawyer["id"],
+            "appointment_type": "initial-consultation",
+            "starts_at": MONDAY.isoformat(),
+            "answers": {"matter": "astrology", "surprise": True},
+        },
+        headers=demo.patient(),
+    )
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["type"] == "urn:kairos:problem:answers-rejected"
+    messages = " ".join(error["message"] for error in problem["errors"])
+    assert "astrology" in messages  # not one of the kinds of matter
+    assert "opposing_party" in messages  # required
+    assert "surprise" in messages  # not a field of the form
+
+
+async def test_the_type_gives_the_duration_and_decides_whether_approval_is_needed(demo: Demo) -> None:
+    doctor = await demo.resource("medical")
+    follow_up = await demo.client.post(
+        "/api/v1/appointments/appointments",
+        json={
+            "resource_id": doctor["id"],
+            "appointment_type": "follow-up",
+            "starts_at": MONDAY.isoformat(),
+            "answers": {"reason": "Blood test results"},
+        },
+        headers=demo.patient(),
+    )
+    assert follow_up.status_code == 201, follow_up.text
+    assert follow_up.json()["status"] == "booked"  # auto-approved
+    assert follow_up.json()["ends_at"] == (MONDAY + timedelta(minutes=15)).isoformat().replace("+00:00", "Z")
+
+    consultation = await demo.client.post(
+        "/api/v1/appointments/appointments",
+        json={
+            "resource_id": doctor["id"],
+            "appointment_type": "consultation",
+            "starts_at": (MONDAY + timedelta(hours=1)).isoformat(),
+            "answers": {"reason": "Recurring headaches", "insurance_number": "AB123456"},
+        },
+        headers=demo.patient(),
+    )
+    assert consultation.json()["status"] == "pending"
+
+    unknown = await demo.client.post(
+        "/api/v1/appointments/appointments",
+        json={"resource_id": doctor["id"], "appointment_type": "surgery", "starts_at": MONDAY.isoformat()},
+        headers=demo.patient(),
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["type"] == "urn:kairos:problem:unknown-appointment-type"
+
+
+async def test_a_types_buffers_keep_the_next_appointment_away(demo: Demo) -> None:
+    lawyer = await demo.resource("legal")
+    start = MONDAY + timedelta(days=1)
+    answers = {"matter": "employment", "opposing_party": "Acme AB"}
+    first = await demo.client.post(
+        "/api/v1/appointments/appointments",
+        json={
+            "resource_id": lawyer["id"],
+            "appointment_type": "initial-consultation",
+            "starts_at": start.isoformat(),
+            "answers": answers,
+        },
+        headers=demo.patient(),
+    )
+    assert first.status_code == 201
+    # Ends at +60 min, plus a 10-minute buffer after, plus the next one's 10-minute buffer before.
+    too_close = await demo.client.post(
+        "/api/v1/appointments/appointments",
+        json={
+            "resource_id": lawyer["id"],
+            "appointment_type": "initial-consultation",
+            "starts_at": (start + timedelta(minutes=75)).isoformat(),
+            "answers": answers,
+        },
+        headers=demo.patient("patient-2"),
+    )
+    assert too_close.status_code == 409
+    far_enough = await demo.client.post(
+        "/api/v1/appointments/appointments",
+        json={
+            "resource_id": lawyer["id"],
+            "appointment_type": "initial-consultation",
+            "starts_at": (start + timedelta(minutes=80)).isoformat(),
+            "answers": answers,
+        },
+        headers=demo.patient("patient-2"),
+    )
+    assert far_enough.status_code == 201, far_enough.text
+
+
+async def test_a_domain_admin_registers_a_new_domain_and_each_change_is_a_version(demo: Demo) -> None:
+    token = demo.issuer.token(sub="admin-9", roles=["domain_admin"], permissions=["domains:manage"])
+    admin = {"Authorization": f"Bearer {token}"}
+    body = {
+        "label": "Physiotherapy",
+        "terminology": {"client": "patient", "professional": "physiotherapist"},
+        "appointment_types": [{"code": "session", "label": "Session", "duration_minutes": 45}],
+        "form_schema": {"type": "object", "properties": {"injury": {"type": "string"}}},
+    }
+    created = await demo.client.put("/api/v1/appointments/domains/physio", json=body, headers=admin)
+    assert created.status_code == 200, created.text
+    assert created.json()["version"] == 1
+    changed = await demo.client.put(
+        "/api/v1/appointments/domains/physio", json={**body, "label": "Physiotherapy clinic"}, headers=admin
+    )
+    assert changed.json()["version"] == 2
+
+    as_patient = await demo.client.put("/api/v1/appointments/domains/physio", json=body, headers=demo.patient())
+    assert as_patient.status_code == 403
+    broken_schema = await demo.client.put(
+        "/api/v1/appointments/domains/broken", json={**body, "form_schema": {"type": "nonsense"}}, headers=admin
+    )
+    assert broken_schema.status_code == 422
+    assert broken_schema.json()["type"] == "urn:kairos:problem:invalid-configuration"
