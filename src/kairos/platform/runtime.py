@@ -221,7 +221,12 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
         definition.configure_app(app, runtime)
     # Added last = outermost: context first, then the size limit, then idempotency.
     if definition.idempotency:
-        app.add_middleware(IdempotencyMiddleware, sessionmaker=runtime.sessionmaker, verifier=runtime.verifier)
+        app.add_middleware(
+            IdempotencyMiddleware,
+            sessionmaker=runtime.sessionmaker,
+            verifier=runtime.verifier,
+            cipher=lambda: runtime.cipher,
+        )
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware, service=definition.name)
     return app

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 
 from kairos.platform.config import Settings
 from kairos.platform.http.pagination import encode_cursor
@@ -178,6 +179,23 @@ async def test_the_same_key_and_body_replays_the_stored_response_and_writes_once
     assert again.headers["location"] == first.headers["location"]
     assert again.headers["content-type"] == first.headers["content-type"]
     assert await notebook.note_count(topic) == 1
+
+
+async def test_a_stored_response_is_encrypted_at_rest(
+    notebook: Notebook, client: httpx.AsyncClient, topic: str
+) -> None:
+    secret_text = f"shown once {uuid.uuid4()}"
+    key = str(uuid.uuid4())
+    first = await client.post(NOTES, json={"topic": topic, "text": secret_text}, headers={"Idempotency-Key": key})
+    assert secret_text.encode() in first.content
+
+    async with notebook.runtime.engine.connect() as connection:
+        stored = await connection.scalar(
+            text("SELECT response_body FROM idempotency_records WHERE key = :key"), {"key": key}
+        )
+    assert stored
+    assert secret_text.encode() not in stored
+    assert topic.encode() not in stored
 
 
 async def test_the_same_key_with_another_body_is_refused(

@@ -9,8 +9,9 @@ client can never see another's stored response. 5xx responses are not stored: th
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import delete, func, select, update
@@ -32,17 +33,28 @@ STALE_AFTER = timedelta(seconds=60)
 _REPLAYED_HEADERS = {"content-type", "location", "etag", "content-language"}
 
 
+class Cipher(Protocol):
+    async def encrypt(self, plaintext: bytes, *, context: bytes) -> bytes: ...
+
+    async def decrypt(self, token: bytes, *, context: bytes) -> bytes: ...
+
+
 class IdempotencyMiddleware:
+    """Stored responses are encrypted at rest with the service's cipher: they may hold personal data or
+    secrets shown once (a new client's secret)."""
+
     def __init__(
         self,
         app: ASGIApp,
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         verifier: TokenVerifier | None,
+        cipher: Callable[[], Cipher],
     ) -> None:
         self.app = app
         self._sessionmaker = sessionmaker
         self._verifier = verifier
+        self._cipher = cipher  # resolved on first use: a service that never stores a response needs no keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = header(scope, HEADER) if scope["type"] == "http" and scope["method"] == "POST" else None
@@ -99,7 +111,10 @@ class IdempotencyMiddleware:
                     "A request with this Idempotency-Key is still being processed",
                 )
                 return
-            await _replay(send, record)
+            body = record["response_body"] or b""
+            if body:
+                body = await self._cipher().decrypt(body, context=_context(scope_key, key))
+            await _replay(send, record, body)
             return
 
         status = 500
@@ -179,6 +194,8 @@ class IdempotencyMiddleware:
                 for k, v in headers
                 if k.decode("latin-1").lower() in _REPLAYED_HEADERS
             }
+            if body:
+                body = await self._cipher().encrypt(body, context=_context(scope_key, key))
             await session.execute(
                 update(idempotency_records)
                 .where(this_record)
@@ -198,11 +215,15 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-async def _replay(send: Send, record: Any) -> None:
+def _context(scope_key: str, key: str) -> bytes:
+    return f"platform.idempotency_records.response_body:{scope_key}:{key}".encode()
+
+
+async def _replay(send: Send, record: Any, body: bytes) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (record["response_headers"] or {}).items()]
     headers.append((b"idempotent-replayed", b"true"))
     await send({"type": "http.response.start", "status": record["status_code"], "headers": headers})
-    await send({"type": "http.response.body", "body": record["response_body"] or b""})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _problem(scope: Scope, receive: Receive, send: Send, status: int, slug: str, detail: str) -> None:
