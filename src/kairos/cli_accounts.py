@@ -1,4 +1,5 @@
-"""``kairos users …`` and ``kairos clients …``: bootstrap and automation of the identity service."""
+"""``kairos users …``, ``kairos clients …`` and ``kairos keys rotate-signing``: bootstrap and automation of the
+identity service."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import typer
 
 from kairos.identity.domain.passwords import PasswordNotAccepted
 from kairos.identity.domain.roles import Role
-from kairos.identity.service import AccountExists, InvalidClient
+from kairos.identity.service import AccountExists, InvalidClient, UnknownOrganisation
 
-REFUSALS = (AccountExists, InvalidClient, PasswordNotAccepted, ValueError)
+REFUSALS = (AccountExists, InvalidClient, PasswordNotAccepted, UnknownOrganisation, ValueError)
 
 users_app = typer.Typer(
     help="Accounts at the identity service.", no_args_is_help=True, pretty_exceptions_show_locals=False
@@ -24,6 +25,11 @@ clients_app = typer.Typer(
 
 def _identity(action: Any) -> Any:
     """Run ``action(uow)`` in one committed unit of work of the identity service."""
+    return _with_identity(lambda _runtime, uow: action(uow))
+
+
+def _with_identity(action: Any) -> Any:
+    """Run ``action(runtime, uow)`` in one committed unit of work of the identity service."""
     from kairos.allinone import database_server
     from kairos.cli import _run, _settings
     from kairos.platform.db.engine import database_url
@@ -44,7 +50,7 @@ def _identity(action: Any) -> Any:
             try:
                 await runtime.migrate()
                 async with runtime.unit_of_work() as uow:
-                    result = await action(uow)
+                    result = await action(runtime, uow)
                     await uow.commit()
                 return result
             finally:
@@ -118,3 +124,32 @@ def create_client_command(
 
     registered = _identity(create)
     _print_json({"client_id": registered.client_id, "client_secret": registered.client_secret})
+
+
+def rotate_signing_key_command() -> None:
+    """Retire identity's token-signing key and create a new one (JSON output: the new kid, the kids published).
+
+    Running identity instances sign with the new key once they reload their keys (within a minute); the
+    retired key stays published until every token it signed has expired.
+    """
+    from datetime import UTC, datetime
+
+    from kairos.cli import _print_json
+    from kairos.identity.keys import SigningKeys
+
+    async def rotate(runtime: Any, uow: Any) -> dict[str, Any]:
+        cipher = runtime.cipher
+
+        async def seal(plaintext: bytes, context: bytes) -> bytes:
+            return await cipher.encrypt(plaintext, context=context)  # type: ignore[no-any-return]
+
+        async def unseal(sealed: bytes, context: bytes) -> bytes:
+            return await cipher.decrypt(sealed, context=context)  # type: ignore[no-any-return]
+
+        now = datetime.now(UTC)
+        kid = await SigningKeys.rotate(uow.session, seal=seal, now=now)
+        published = SigningKeys()
+        await published.load(uow.session, unseal=unseal, now=now)  # also proves every published key decrypts
+        return {"kid": kid, "published_kids": [key["kid"] for key in published.jwks()["keys"]]}
+
+    _print_json(_with_identity(rotate))

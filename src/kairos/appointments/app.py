@@ -1,5 +1,8 @@
 """Builds the appointments service from platform parts."""
 
+from fastapi import FastAPI
+
+from kairos.appointments import fhir
 from kairos.appointments.api import router
 from kairos.appointments.demo import load_demo_data
 from kairos.appointments.domain.appointment import IllegalTransition, ReasonRequired
@@ -7,7 +10,7 @@ from kairos.appointments.domain.configuration import AnswersRejected, InvalidCon
 from kairos.appointments.repository import AppointmentsUnitOfWork, ConcurrentChange, NotFound, TimeTaken
 from kairos.appointments.service import Forbidden, MissingEnd
 from kairos.platform.http import problems
-from kairos.platform.runtime import ServiceDefinition
+from kairos.platform.runtime import ServiceDefinition, ServiceRuntime
 
 problems.register(TimeTaken, status=409, slug="time-taken", title="This time is no longer free")
 problems.register(ConcurrentChange, status=409, slug="concurrent-change", title="The appointment changed meanwhile")
@@ -22,6 +25,12 @@ problems.register(
 )
 problems.register(MissingEnd, status=422, slug="missing-end", title="The appointment needs an end")
 
+
+def mount_fhir(app: FastAPI, runtime: ServiceRuntime) -> None:
+    """The FHIR R4 facade lives at /fhir/R4, beside (not under) /api/v1/appointments, where FHIR clients look."""
+    app.include_router(fhir.router)
+
+
 definition = ServiceDefinition(
     name="appointments",
     title="Appointments",
@@ -30,4 +39,5 @@ definition = ServiceDefinition(
     unit_of_work=AppointmentsUnitOfWork,
     migrations="kairos.appointments:migrations",
     seed_demo=load_demo_data,
+    configure_app=mount_fhir,
 )

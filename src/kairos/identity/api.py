@@ -29,8 +29,16 @@ from kairos.identity.oauth import (
     user_info,
 )
 from kairos.identity.sessions import SESSION_COOKIE, Sessions, SignInFailed
+from kairos.identity.sign_in_flow import (
+    attempt_address,
+    refusal_notice,
+    safe_next,
+    set_device_cookie,
+    step_location,
+)
 from kairos.identity.state import IdentityState
 from kairos.identity.tables import access_tokens
+from kairos.identity.throttle import DEVICE_COOKIE, SignInThrottled
 from kairos.platform.auth.principal import bearer_token, unauthenticated
 from kairos.platform.auth.tokens import InvalidToken
 
@@ -124,6 +132,8 @@ async def authorize(request: Request, identity: State) -> Response:
             return "error", error
         if browser is None:
             return "sign-in", None
+        if browser.pending_step is not None:
+            return "step", browser.pending_step
         account = load_account(session, browser.user_id)
         if account is None:
             return "sign-in", None
@@ -132,11 +142,14 @@ async def authorize(request: Request, identity: State) -> Response:
         oauth_request.user = account
         oauth_request.session_id = browser.id
         oauth_request.auth_time = browser.created_at
+        oauth_request.amr = list(browser.methods)
         return "response", identity.server.create_authorization_response(oauth_request, grant_user=account, grant=grant)
 
     outcome, result = await _run(identity, decide)
     if outcome == "sign-in":
         return RedirectResponse(f"{identity.issuer}/sign-in?{urlencode({'next': _path_and_query(request)})}", 303)
+    if outcome == "step":
+        return RedirectResponse(step_location(identity, result, _path_and_query(request)), 303)
     if outcome == "error":
         return pages.render(request, "error.html", {"message": result.description or result.error}, status=400)
     return _response(result)
@@ -152,13 +165,22 @@ async def sign_in_page(request: Request, identity: State, next: str = "") -> Res
     return _sign_in_form(request, identity, next_url=next)
 
 
-def _sign_in_form(request: Request, identity: State, *, next_url: str, error: str | None = None) -> Response:
+def _sign_in_form(
+    request: Request,
+    identity: State,
+    *,
+    next_url: str,
+    error: str | None = None,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = pages.render(
         request,
         "sign_in.html",
         {"next": next_url, "csrf_token": token, "error": error},
-        status=401 if error else 200,
+        status=status or (401 if error else 200),
+        headers=headers,
     )
     response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path=identity.cookie_path)
     return response
@@ -173,18 +195,30 @@ async def sign_in(
     csrf_token: Annotated[str, Form(max_length=100)],
     next: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    """Check a password and open a browser session."""
+    """Check a password, throttled, and open a browser session (which may owe a second-factor step)."""
     expected = request.cookies.get(CSRF_COOKIE)
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return pages.render(request, "error.html", {"message": pages.text(request, "csrf_failed")}, status=403)
     try:
         opened = await Sessions(identity.runtime, identity.hasher).sign_in(
-            email=email, password=password, user_agent=request.headers.get("user-agent", "")
+            email=email,
+            password=password,
+            user_agent=request.headers.get("user-agent", ""),
+            address=attempt_address(request, identity),
+            device_cookie=request.cookies.get(DEVICE_COOKIE, ""),
+            policy=identity.throttle_policy,
+            clock=identity.clock,
         )
+    except SignInThrottled as throttled:
+        message, retry_after = refusal_notice(request, throttled.refusal, now=identity.clock.now())
+        return _sign_in_form(request, identity, next_url=next, error=message, status=429, headers=retry_after)
     except SignInFailed:
         return _sign_in_form(request, identity, next_url=next, error=pages.text(request, "sign_in_failed"))
-    target = next if next.startswith(f"{request.scope.get('root_path', '')}/api/v1/identity/authorize") else ""
-    response = RedirectResponse(target or f"{identity.issuer}/signed-in", 303)
+    target = safe_next(request, next)
+    step = opened.session.pending_step
+    response = RedirectResponse(
+        step_location(identity, step, target) if step else target or f"{identity.issuer}/signed-in", 303
+    )
     response.set_cookie(
         SESSION_COOKIE,
         opened.cookie,
@@ -193,6 +227,8 @@ async def sign_in(
         secure=request.url.scheme == "https",
         path=identity.cookie_path,
     )
+    if opened.device_cookie:
+        set_device_cookie(response, request, identity, opened.device_cookie)
     return response
 
 

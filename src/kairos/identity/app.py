@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from kairos.identity import admin_api, mfa_api, sessions_api
 from kairos.identity.api import router
 from kairos.identity.demo import load_demo_data
 from kairos.identity.domain.passwords import PasswordNotAccepted
@@ -33,7 +34,7 @@ definition = ServiceDefinition(
     name="identity",
     title="Identity",
     description="Users, credentials, MFA, the OpenID Connect provider, roles, profiles, consents and GDPR requests.",
-    routers=[router],
+    routers=[router, sessions_api.router, admin_api.router, mfa_api.router],
     migrations="kairos.identity:migrations",
     configure_app=configure,
     on_start=start,

@@ -116,6 +116,7 @@ class KairosRequest(OAuth2Request):  # type: ignore[misc]
         self.session = session
         self.family_id: uuid.UUID | None = None
         self.session_id: uuid.UUID | None = None
+        self.amr: list[str] = ["pwd"]  # how the browser session's user authenticated (RFC 8176)
 
     @property
     def args(self) -> dict[str, str]:
@@ -241,6 +242,7 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
     code_challenge: str
     code_challenge_method: str
     auth_time: datetime
+    amr: tuple[str, ...]
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -258,7 +260,8 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
         return None
 
     def get_amr(self) -> list[str]:
-        return ["pwd"]
+        """What the session that obtained the code did to authenticate (``pwd``, then ``otp``)."""
+        return list(self.amr)
 
 
 @dataclass(frozen=True)
@@ -405,6 +408,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 code_challenge=data["code_challenge"],
                 code_challenge_method=data["code_challenge_method"],
                 auth_time=getattr(request, "auth_time", now),
+                amr=request.amr,
                 expires_at=now + AUTHORIZATION_CODE_LIFETIME,
             )
         )
@@ -440,6 +444,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             code_challenge=row["code_challenge"],
             code_challenge_method=row["code_challenge_method"],
             auth_time=row["auth_time"],
+            amr=tuple(row["amr"]),
         )
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:

@@ -7,14 +7,15 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from kairos.identity.blocklist import common_passwords
 from kairos.identity.domain.passwords import PasswordPolicy
 from kairos.identity.domain.roles import Role
-from kairos.identity.oauth import digest
+from kairos.identity.oauth import digest, revoke_session_tokens
 from kairos.identity.passwords import PasswordHasher
-from kairos.identity.tables import memberships, oauth_clients, organisations, users
+from kairos.identity.tables import browser_sessions, memberships, oauth_clients, organisations, users
 from kairos.platform.db.uow import UnitOfWork
 from kairos.platform.ids import new_id
 
@@ -34,6 +35,22 @@ class AccountExists(Exception):
 
 class InvalidClient(Exception):
     """The client registration is not allowed (unknown grant, missing redirect URI…)."""
+
+
+class UnknownUser(Exception):
+    """No account has this id."""
+
+
+class UnknownOrganisation(Exception):
+    """No organisation has this id."""
+
+
+class UnknownSession(Exception):
+    """The user has no session with this id; another user's session is just as unknown (no enumeration)."""
+
+
+class InvalidRoleAssignment(Exception):
+    """An organisational role without an organisation, or a global role given one."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,8 @@ async def create_user(
     organisational = {role for role in roles if role.is_organisational}
     if organisational and organisation_id is None:
         raise ValueError(f"roles {sorted(organisational)} are held inside an organisation: give one")
+    if organisational:
+        await _require_organisation(uow, organisation_id)
     if password is not None:
         POLICY.check(password, blocklist=common_passwords(), has_mfa=False, email=normalised).raise_if_not_acceptable()
     user_id = new_id()
@@ -128,3 +147,101 @@ async def create_client(
         )
     )
     return RegisteredClient(identifier, secret)
+
+
+async def assign_role(*, uow: UnitOfWork, user_id: uuid.UUID, role: Role, organisation_id: uuid.UUID | None) -> None:
+    """Give a user a role, inside the organisation for organisational roles, globally otherwise.
+
+    Effective from the user's next token: access tokens carry roles until they expire (10 minutes).
+    """
+    _check_scope(role, organisation_id)
+    async with uow:
+        held = await _lock_user(uow, user_id)
+        if organisation_id is not None:
+            await _require_organisation(uow, organisation_id)
+            await uow.session.execute(
+                pg_insert(memberships)
+                .values(user_id=user_id, organisation_id=organisation_id, role=role.value)
+                .on_conflict_do_nothing()
+            )
+        elif role.value not in held:
+            await uow.session.execute(
+                update(users).where(users.c.id == user_id).values(global_roles=sorted({*held, role.value}))
+            )
+        await uow.commit()
+
+
+async def remove_role(*, uow: UnitOfWork, user_id: uuid.UUID, role: Role, organisation_id: uuid.UUID | None) -> None:
+    """Take a role from a user (in the organisation, for organisational roles); nothing to do when not held."""
+    _check_scope(role, organisation_id)
+    async with uow:
+        held = await _lock_user(uow, user_id)
+        if organisation_id is not None:
+            await uow.session.execute(
+                delete(memberships).where(
+                    memberships.c.user_id == user_id,
+                    memberships.c.organisation_id == organisation_id,
+                    memberships.c.role == role.value,
+                )
+            )
+        elif role.value in held:
+            await uow.session.execute(
+                update(users).where(users.c.id == user_id).values(global_roles=sorted(set(held) - {role.value}))
+            )
+        await uow.commit()
+
+
+def _check_scope(role: Role, organisation_id: uuid.UUID | None) -> None:
+    if role.is_organisational and organisation_id is None:
+        raise InvalidRoleAssignment(f"the role {role.value} is held inside an organisation: give one")
+    if not role.is_organisational and organisation_id is not None:
+        raise InvalidRoleAssignment(f"the role {role.value} is held globally, not inside an organisation")
+
+
+async def _lock_user(uow: UnitOfWork, user_id: uuid.UUID) -> list[str]:
+    """The user's global roles, the row locked so that concurrent role changes do not lose each other."""
+    held = await uow.session.scalar(select(users.c.global_roles).where(users.c.id == user_id).with_for_update())
+    if held is None:
+        raise UnknownUser("no such user")
+    return list(held)
+
+
+async def _require_organisation(uow: UnitOfWork, organisation_id: uuid.UUID | None) -> None:
+    found = await uow.session.scalar(select(organisations.c.id).where(organisations.c.id == organisation_id))
+    if found is None:
+        raise UnknownOrganisation("no such organisation")
+
+
+async def revoke_session(*, uow: UnitOfWork, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    """End one of the user's browser sessions and revoke the tokens obtained in it."""
+    async with uow:
+        owner = await uow.session.scalar(select(browser_sessions.c.user_id).where(browser_sessions.c.id == session_id))
+        if owner != user_id:
+            raise UnknownSession("no such session")
+        await _revoke_sessions(uow, [session_id])
+        await uow.commit()
+
+
+async def revoke_sessions(*, uow: UnitOfWork, user_id: uuid.UUID, keep: uuid.UUID | None = None) -> int:
+    """End all of the user's browser sessions (but ``keep``) and revoke their tokens; how many were ended."""
+    async with uow:
+        query = select(browser_sessions.c.id).where(
+            browser_sessions.c.user_id == user_id, browser_sessions.c.revoked_at.is_(None)
+        )
+        if keep is not None:
+            query = query.where(browser_sessions.c.id != keep)
+        ended = list(await uow.session.scalars(query.with_for_update()))
+        await _revoke_sessions(uow, ended)
+        await uow.commit()
+    return len(ended)
+
+
+async def _revoke_sessions(uow: UnitOfWork, session_ids: list[uuid.UUID]) -> None:
+    now = uow.clock.now()
+    await uow.session.execute(
+        update(browser_sessions)
+        .where(browser_sessions.c.id.in_(session_ids), browser_sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    for session_id in session_ids:
+        await uow.session.run_sync(lambda session, ended=session_id: revoke_session_tokens(session, ended, at=now))

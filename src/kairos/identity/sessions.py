@@ -3,6 +3,10 @@
 The cookie holds ``<session id>.<secret>``; the database keeps a SHA-256 digest of the secret only.
 Idle and absolute timeouts follow NIST SP 800-63B-4 §2.2.3 (AAL2: re-authenticate after 30 minutes of
 inactivity and at least every 24 hours; Kairos uses 12).
+
+Signing in is throttled (``kairos.identity.throttle``). A session opened by a password alone may still owe a
+step (``pending_step``: a second-factor code, or enrolling one when the user's role requires it); until the
+step is done it lives ``PENDING_TIMEOUT`` at most and the authorization endpoint sends it to that step.
 """
 
 from __future__ import annotations
@@ -17,14 +21,20 @@ from datetime import UTC, datetime, timedelta
 from fastapi import Request
 from sqlalchemy import insert, select, update
 
+from kairos.identity.domain.mfa import SignInStep, next_step
+from kairos.identity.domain.throttling import ThrottlePolicy
+from kairos.identity.mfa import AMR_PASSWORD, Authenticators
 from kairos.identity.passwords import PasswordHasher
 from kairos.identity.tables import browser_sessions, users
+from kairos.identity.throttle import SignInThrottle, known_device, remember_device
+from kairos.platform.clock import Clock
 from kairos.platform.ids import new_id
 from kairos.platform.runtime import ServiceRuntime
 
 SESSION_COOKIE = "kairos_session"
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
+PENDING_TIMEOUT = timedelta(minutes=15)  # to type a code, or to set up an authenticator app
 
 
 class SignInFailed(Exception):
@@ -36,6 +46,8 @@ class BrowserSession:
     id: uuid.UUID
     user_id: uuid.UUID
     created_at: datetime
+    methods: tuple[str, ...] = (AMR_PASSWORD,)  # RFC 8176 authentication methods done
+    pending_step: SignInStep | None = None  # what is still owed before the session may be used
 
     @staticmethod
     def now() -> datetime:
@@ -46,6 +58,7 @@ class BrowserSession:
 class OpenedSession:
     session: BrowserSession
     cookie: str
+    device_cookie: str | None = None  # set when this browser became a known device of the account
 
 
 def _digest(secret: str) -> bytes:
@@ -57,24 +70,50 @@ class Sessions:
         self._runtime = runtime
         self._hasher = hasher
 
-    async def sign_in(self, *, email: str, password: str, user_agent: str) -> OpenedSession:
+    async def sign_in(
+        self,
+        *,
+        email: str,
+        password: str,
+        user_agent: str,
+        address: str,
+        device_cookie: str,
+        policy: ThrottlePolicy,
+        clock: Clock,
+    ) -> OpenedSession:
+        """Check a password, throttled; raises ``SignInThrottled`` (not checked) or ``SignInFailed``."""
+        normalised = email.strip().lower()
         async with self._runtime.unit_of_work() as uow:
             row = (
                 await uow.session.execute(
                     select(users.c.id, users.c.password_hash).where(
-                        users.c.email == email.strip().lower(), users.c.disabled_at.is_(None)
+                        users.c.email == normalised, users.c.disabled_at.is_(None)
                     )
                 )
             ).first()
+            device = None if row is None else await known_device(uow.session, cookie=device_cookie, user_id=row.id)
+            at = clock.now()
+            throttle = SignInThrottle(uow.session, policy)
+            attempt = await throttle.password_attempt(email=normalised, address=address, device=device, at=at)
             if row is None or row.password_hash is None:
                 # Hash anyway, so that timing does not tell which accounts exist (ASVS V6.3).
                 await self._hasher.verify_unknown_account_async(password)
+                verified = False
+            else:
+                verified = await self._hasher.verify_async(row.password_hash, password)
+            if not verified:
+                await throttle.password_failed(attempt, at=at)
+                await uow.commit()
                 raise SignInFailed
-            if not await self._hasher.verify_async(row.password_hash, password):
-                raise SignInFailed
+            await throttle.password_succeeded(attempt)
             if self._hasher.needs_rehash(row.password_hash):
                 rehashed = await self._hasher.hash_async(password)
                 await uow.session.execute(update(users).where(users.c.id == row.id).values(password_hash=rehashed))
+            new_device_cookie = await remember_device(uow.session, device=device, user_id=row.id, at=at)
+            authenticators = Authenticators(uow.session, self._runtime.cipher)
+            step = next_step(
+                requires_mfa=await authenticators.requires_mfa(row.id), has_totp=await authenticators.has_totp(row.id)
+            )
             now = datetime.now(UTC)
             secret = secrets.token_urlsafe(32)
             session_id = new_id()
@@ -85,12 +124,34 @@ class Sessions:
                     user_id=row.id,
                     created_at=now,
                     last_seen_at=now,
-                    expires_at=now + ABSOLUTE_TIMEOUT,
+                    expires_at=now + (ABSOLUTE_TIMEOUT if step is None else PENDING_TIMEOUT),
                     user_agent=user_agent[:500],
+                    methods=[AMR_PASSWORD],
+                    pending_step=step,
                 )
             )
             await uow.commit()
-        return OpenedSession(BrowserSession(session_id, row.id, now), f"{session_id}.{secret}")
+        opened = BrowserSession(session_id, row.id, now, (AMR_PASSWORD,), step)
+        return OpenedSession(opened, f"{session_id}.{secret}", new_device_cookie)
+
+    async def complete_step(self, session: BrowserSession, *, method: str) -> str:
+        """The owed step is done: record its method, give the session its full lifetime and a new secret (a
+        session token is renewed when its authentication changes, ASVS 5.0 V7.2.4); the new cookie value."""
+        secret = secrets.token_urlsafe(32)
+        methods = [*session.methods, *([method] if method not in session.methods else [])]
+        async with self._runtime.unit_of_work() as uow:
+            await uow.session.execute(
+                update(browser_sessions)
+                .where(browser_sessions.c.id == session.id, browser_sessions.c.pending_step.is_not(None))
+                .values(
+                    secret_hash=_digest(secret),
+                    methods=methods,
+                    pending_step=None,
+                    expires_at=session.created_at + ABSOLUTE_TIMEOUT,
+                )
+            )
+            await uow.commit()
+        return f"{session.id}.{secret}"
 
     async def current(self, request: Request) -> BrowserSession | None:
         """The valid session the request's cookie names, its idle clock restarted; None otherwise."""
@@ -122,7 +183,8 @@ class Sessions:
                 update(browser_sessions).where(browser_sessions.c.id == parsed).values(last_seen_at=now)
             )
             await uow.commit()
-        return BrowserSession(row["id"], row["user_id"], row["created_at"])
+        step = SignInStep(row["pending_step"]) if row["pending_step"] else None
+        return BrowserSession(row["id"], row["user_id"], row["created_at"], tuple(row["methods"]), step)
 
     async def end(self, session: BrowserSession) -> None:
         async with self._runtime.unit_of_work() as uow:

@@ -12,12 +12,15 @@ import structlog
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
+from kairos.identity.domain.throttling import ThrottlePolicy
 from kairos.identity.keys import SigningKeys
 from kairos.identity.oauth import OAuthServer
 from kairos.identity.passwords import PasswordHasher
 from kairos.identity.service import hasher
+from kairos.identity.settings import IdentitySettings
 from kairos.platform.aio import cancel_and_wait
 from kairos.platform.auth.tokens import InvalidToken, TokenVerifier
+from kairos.platform.clock import Clock, SystemClock
 from kairos.platform.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -46,6 +49,9 @@ class IdentityState:
     server: OAuthServer
     verifier: TokenVerifier
     hasher: PasswordHasher
+    settings: IdentitySettings
+    throttle_policy: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    clock: Clock = field(default_factory=SystemClock)  # what throttling and TOTP codes are judged by
     _reloading: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -94,7 +100,13 @@ def create_state(runtime: ServiceRuntime) -> IdentityState:
         jwks=LocalKeys(keys),  # type: ignore[arg-type]
     )
     return IdentityState(
-        runtime=runtime, sync_engine=sync_engine, keys=keys, server=server, verifier=verifier, hasher=hasher()
+        runtime=runtime,
+        sync_engine=sync_engine,
+        keys=keys,
+        server=server,
+        verifier=verifier,
+        hasher=hasher(),
+        settings=IdentitySettings(),  # read now, when the service is built, not at import time
     )
 
 

@@ -2,11 +2,13 @@
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
@@ -85,6 +87,7 @@ authorization_codes = Table(
     Column("code_challenge", String(200), nullable=False),
     Column("code_challenge_method", String(10), nullable=False),
     Column("auth_time", DateTime(timezone=True), nullable=False),
+    Column("amr", ARRAY(String(20)), nullable=False, server_default="{pwd}"),  # how the user authenticated
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
 )
@@ -142,4 +145,65 @@ browser_sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
     Column("user_agent", String(500)),
+    # Authentication methods done (RFC 8176 values: pwd, otp), and the step still owed before the session
+    # may be used (kairos.identity.domain.mfa.SignInStep); None once the sign-in is complete.
+    Column("methods", ARRAY(String(20)), nullable=False, server_default="{pwd}"),
+    Column("pending_step", String(20)),
+)
+
+# --- sign-in hardening: throttling (kairos.identity.domain.throttling) and second factors ----------------
+
+# Consecutive failures per subject: "password:<account key>" (a digest of the e-mail address, so identifiers
+# naming no account are counted alike) and "code:<user id>" for second-factor codes.
+failure_streaks = Table(
+    "failure_streaks",
+    metadata,
+    Column("subject", String(100), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
+)
+
+# The leaky bucket of failed sign-ins per network (an IPv4 address or an IPv6 /64).
+address_budgets = Table(
+    "address_budgets",
+    metadata,
+    Column("network", String(64), primary_key=True),
+    Column("drained_at", DateTime(timezone=True), nullable=False),
+)
+
+# Browsers that have signed in to an account (a cookie holds "<id>.<secret>"; only a digest is kept), with
+# their own failure streak: the owner is not made to wait for what an attacker did elsewhere.
+known_devices = Table(
+    "known_devices",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("secret_hash", LargeBinary, nullable=False),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("last_failed_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_signed_in_at", DateTime(timezone=True), nullable=False),
+)
+
+# One TOTP authenticator per user; the secret encrypted at rest with the service's data cipher. Unconfirmed
+# (confirmed_at is None) until the user has typed a first code from it.
+totp_authenticators = Table(
+    "totp_authenticators",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("secret", LargeBinary, nullable=False),
+    Column("last_used_step", BigInteger),  # the latest RFC 6238 time step accepted: no code is accepted twice
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+)
+
+# Single-use recovery codes, as SHA-256 digests (120-bit codes: see kairos.identity.domain.mfa).
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("user_id", "code_hash"),
 )

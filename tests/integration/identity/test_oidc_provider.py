@@ -4,12 +4,8 @@ rotation with reuse detection, client credentials, introspection, revocation and
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
@@ -19,126 +15,17 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
 from kairos.identity.demo import DEMO_PASSWORD
-from kairos.identity.service import create_client
-from kairos.platform.aio import cancel_and_wait
 from kairos.platform.auth.tokens import JwksCache, TokenVerifier
-from kairos.platform.config import Settings
-from kairos.platform.db.engine import database_url
-from kairos.platform.events.inprocess import InProcessTransport
-from kairos.platform.runtime import ServiceRuntime
-from kairos.platform.serve import serve
-from kairos.services import definition
+from tests.integration.identity.conftest import (
+    DOCTOR,
+    PATIENT,
+    REDIRECT_URI,
+    Provider,
+    sign_in_and_authorize,
+    web_client,
+)
 
 pytestmark = pytest.mark.integration
-
-REDIRECT_URI = "http://127.0.0.1:9/callback"
-PATIENT = "patient@demo.kairos.test"
-DOCTOR = "doctor@harbour.demo.kairos.test"
-
-
-@dataclass
-class Provider:
-    issuer: str
-    metadata: dict[str, str]
-    web_client_id: str
-    service_client_id: str
-    service_client_secret: str
-    runtime: ServiceRuntime
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-async def provider(base_settings: Settings) -> AsyncIterator[Provider]:
-    port = _free_port()
-    issuer = f"http://127.0.0.1:{port}/api/v1/identity"
-    settings = base_settings.model_copy(
-        update={
-            "auth_issuer": issuer,
-            "auth_jwks_url": None,
-            "database_prefix": f"{base_settings.database_prefix}oidc_",
-        }
-    )
-    runtime = ServiceRuntime(
-        definition("identity"),
-        settings=settings,
-        database_url=database_url(settings, "identity"),
-        transport=InProcessTransport(),
-    )
-    await runtime.migrate()
-    assert await runtime.seed_demo()
-    async with runtime.unit_of_work() as uow:
-        web = await create_client(
-            uow=uow,
-            name="Kairos web",
-            grant_types=frozenset({"authorization_code", "refresh_token"}),
-            redirect_uris=(REDIRECT_URI,),
-            post_logout_redirect_uris=("http://127.0.0.1:9/signed-out",),
-            public=True,
-            first_party=True,
-        )
-        service = await create_client(
-            uow=uow, name="Reporting", grant_types=frozenset({"client_credentials"}), scopes=("system/*.read",)
-        )
-        await uow.commit()
-    await runtime.start()
-    stop = asyncio.Event()
-    serving = asyncio.create_task(serve(runtime.app, host="127.0.0.1", port=port, stop=stop))
-    async with httpx.AsyncClient() as client:
-        for _ in range(100):
-            try:
-                response = await client.get(f"{issuer}/.well-known/openid-configuration")
-                break
-            except httpx.ConnectError:
-                await asyncio.sleep(0.05)
-    assert service.client_secret is not None
-    try:
-        yield Provider(issuer, response.json(), web.client_id, service.client_id, service.client_secret, runtime)
-    finally:
-        stop.set()
-        await serving
-        await cancel_and_wait([serving])
-        await runtime.stop()
-
-
-async def sign_in_and_authorize(provider: Provider, browser: httpx.AsyncClient, url: str, email: str) -> str:
-    """What a person does in the browser: follow the redirect to sign in, then back to the client."""
-    to_sign_in = await browser.get(url)
-    assert to_sign_in.status_code == 303, to_sign_in.text
-    page = await browser.get(urljoin(str(to_sign_in.url), to_sign_in.headers["location"]))
-    assert page.status_code == 200
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    next_url = re.search(r'name="next" value="([^"]+)"', page.text)
-    assert csrf is not None
-    assert next_url is not None
-    signed_in = await browser.post(
-        f"{provider.issuer}/sign-in",
-        data={
-            "email": email,
-            "password": DEMO_PASSWORD,
-            "csrf_token": csrf.group(1),
-            "next": next_url.group(1).replace("&amp;", "&"),
-        },
-    )
-    assert signed_in.status_code == 303, signed_in.text
-    back = await browser.get(urljoin(str(signed_in.url), signed_in.headers["location"]))
-    assert back.status_code == 302, back.text
-    location: str = back.headers["location"]
-    return location
-
-
-def web_client(provider: Provider) -> AsyncOAuth2Client:
-    return AsyncOAuth2Client(
-        client_id=provider.web_client_id,
-        redirect_uri=REDIRECT_URI,
-        scope="openid profile email offline_access",
-        code_challenge_method="S256",
-        token_endpoint_auth_method="none",
-    )
 
 
 async def test_discovery_is_valid_provider_metadata(provider: Provider) -> None:

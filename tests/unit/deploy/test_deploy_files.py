@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kairos.identity.settings import IdentitySettings
 from kairos.platform.config import DEFAULT_BASE_PORT, SERVICES, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -127,6 +128,9 @@ def test_every_kairos_variable_is_a_setting(services: dict[str, Any]) -> None:
 
 
 def is_setting(variable: str) -> bool:
+    identity_prefix = str(IdentitySettings.model_config.get("env_prefix", "")).upper()
+    if variable.startswith(identity_prefix):
+        return variable.removeprefix(identity_prefix).lower() in IdentitySettings.model_fields
     return variable.startswith(ENV_PREFIX) and variable.removeprefix(ENV_PREFIX).lower() in Settings.model_fields
 
 

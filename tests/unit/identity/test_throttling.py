@@ -18,7 +18,10 @@ from kairos.identity.domain.throttling import (
     Refused,
     SignInCounters,
     ThrottlePolicy,
+    account_key,
     address_key,
+    check_codes,
+    source_address,
 )
 
 POLICY = ThrottlePolicy()
@@ -316,3 +319,47 @@ def test_a_refusal_lifts_at_the_time_it_names(failures: int, since_failure: int,
     if isinstance(decision, Refused) and decision.until is not None:
         assert decision.until > NOON + timedelta(seconds=since_failure)
         assert counters.check(at=decision.until, policy=POLICY) is ALLOWED
+
+
+# --- second-factor codes ----------------------------------------------------------------------------------
+
+
+def test_wrong_codes_follow_the_account_streaks_waits_and_limit() -> None:
+    assert check_codes(FailureStreak(), at=NOON, policy=POLICY) is ALLOWED
+    assert check_codes(FailureStreak(5, NOON), at=NOON, policy=POLICY) is ALLOWED
+    assert check_codes(FailureStreak(6, NOON), at=NOON, policy=POLICY) == Refused(
+        RefusalReason.TOO_MANY_WRONG_CODES, until=NOON + timedelta(seconds=30)
+    )
+    assert check_codes(FailureStreak(6, NOON), at=NOON + timedelta(seconds=30), policy=POLICY) is ALLOWED
+    assert check_codes(FailureStreak(100, NOON), at=NOON + timedelta(days=365), policy=POLICY) == Refused(
+        RefusalReason.CODES_DISABLED, until=None
+    )
+
+
+# --- what attempts are counted under -------------------------------------------------------------------------
+
+
+def test_an_account_is_counted_under_a_digest_of_its_identifier_normalised_as_accounts_are_looked_up() -> None:
+    key = account_key("Doctor@Example.org ")
+    assert key == account_key("doctor@example.org")
+    assert key != account_key("doctor@example.com")
+    assert "doctor" not in key
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "trusted", "expected"),
+    [
+        ("10.0.0.5", [], False, "10.0.0.5"),
+        ("10.0.0.5", ["203.0.113.9"], False, "10.0.0.5"),  # not behind a trusted gateway: the header is ignored
+        ("10.0.0.5", ["203.0.113.9"], True, "203.0.113.9"),
+        # The gateway appends what it saw after whatever the client sent: only the last entry counts.
+        ("10.0.0.5", ["1.2.3.4, 203.0.113.9"], True, "203.0.113.9"),
+        ("10.0.0.5", ["1.2.3.4", "203.0.113.9"], True, "203.0.113.9"),
+        ("10.0.0.5", ["2001:db8::1"], True, "2001:db8::1"),
+        ("10.0.0.5", ["not an address"], True, "10.0.0.5"),
+        ("10.0.0.5", [], True, "10.0.0.5"),
+        (None, [], False, "0.0.0.0"),
+    ],
+)
+def test_the_source_address(peer: str | None, forwarded_for: list[str], trusted: bool, expected: str) -> None:
+    assert source_address(peer=peer, forwarded_for=forwarded_for, trust_forwarded_for=trusted) == expected

@@ -24,6 +24,10 @@ class Role(StrEnum):
 
 ORGANISATIONAL_ROLES = frozenset({Role.PROFESSIONAL, Role.STAFF, Role.DOMAIN_ADMIN})
 
+# Roles that reach other people's records or the platform itself sign in with a second factor (issue 4 §4;
+# NIST SP 800-63B-4 AAL2, which ASVS 5.0 level 2 asks of applications holding health data).
+MFA_REQUIRED_ROLES = frozenset({Role.PROFESSIONAL, Role.STAFF, Role.DOMAIN_ADMIN, Role.OPERATOR})
+
 DEFAULT_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.PATIENT: frozenset(
         {"appointments:request", "appointments:read_own", "chat:participate", "documents:read_own"}
@@ -50,3 +54,8 @@ def effective_permissions(roles: frozenset[Role]) -> frozenset[str]:
     for role in roles:
         granted |= DEFAULT_PERMISSIONS[role]
     return frozenset(granted)
+
+
+def requires_mfa(roles: frozenset[Role]) -> bool:
+    """Whether a user holding ``roles`` (in any organisation) must sign in with a second factor."""
+    return not roles.isdisjoint(MFA_REQUIRED_ROLES)

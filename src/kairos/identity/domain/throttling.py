@@ -33,14 +33,17 @@ Why an attacker cannot lock the owner out for good:
 3. Time alone never lifts the hard limit (that would let an attacker exceed 100 consecutive failures
    simply by pacing the guesses), but the reset flow always does (and must be throttled in its turn).
 
-The service should keep the same counters for sign-ins naming unknown accounts (keyed by the identifier
-given), so that a refusal never reveals whether an account exists. Times are aware datetimes taken from the
-service's clock; every function here is pure.
+The service keeps the same counters for sign-ins naming unknown accounts (keyed by a digest of the
+identifier given, ``account_key``), so that a refusal never reveals whether an account exists; it stores
+them in ``kairos.identity.throttle``. Wrong second-factor codes follow the account streak's rules, per user
+(``check_codes``). Times are aware datetimes taken from the service's clock; every function here is pure.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -122,6 +125,8 @@ class RefusalReason(StrEnum):
     TOO_MANY_FAILURES_ON_ACCOUNT = "too_many_failures_on_account"
     TOO_MANY_FAILURES_ON_DEVICE = "too_many_failures_on_device"
     TOO_MANY_FAILURES_FROM_ADDRESS = "too_many_failures_from_address"
+    CODES_DISABLED = "codes_disabled"
+    TOO_MANY_WRONG_CODES = "too_many_wrong_codes"
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,45 @@ def address_key(address: str) -> str:
             return str(parsed.ipv4_mapped)
         return str(ipaddress.IPv6Network((parsed, 64), strict=False))
     return str(parsed)
+
+
+def check_codes(streak: FailureStreak, *, at: datetime, policy: ThrottlePolicy) -> Allowed | Refused:
+    """Whether a second-factor code may be checked now: wrong codes follow the account streak's rules (free
+    failures, growing waits, a hard limit that only a reset lifts), per user; 800-63B-4 §3.2.2 asks it of
+    every authenticator."""
+    _require_aware(at)
+    if streak.failures >= policy.failure_limit:
+        return Refused(RefusalReason.CODES_DISABLED, until=None)
+    until = streak.waits_until(policy)
+    if until is not None and at < until:
+        return Refused(RefusalReason.TOO_MANY_WRONG_CODES, until=until)
+    return ALLOWED
+
+
+def account_key(email: str) -> str:
+    """What an account's streak is kept under: a digest of the identifier as typed, normalised as accounts
+    are looked up, so that identifiers naming no account get the same counters (and nobody's address is kept)."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+
+
+UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 (a budget key for a request without a peer address, not a bind address)
+
+
+def source_address(*, peer: str | None, forwarded_for: Sequence[str], trust_forwarded_for: bool) -> str:
+    """The address an attempt is budgeted under: the connection's peer, or, when the deployment says identity is
+    reached only through the gateway, the last ``X-Forwarded-For`` entry. The gateway appends the peer it saw
+    after whatever the client sent, so the last entry is the only one not chosen by the client."""
+    candidates = [peer]
+    if trust_forwarded_for:
+        entries = [entry.strip() for value in forwarded_for for entry in value.split(",")]
+        candidates.insert(0, entries[-1] if entries else None)
+    for candidate in candidates:
+        if candidate:
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                continue
+    return UNKNOWN_ADDRESS
 
 
 def _require_aware(moment: datetime) -> None:
