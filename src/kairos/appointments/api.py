@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AwareDatetime
 
 from kairos.appointments import service
-from kairos.appointments.repository import AppointmentsUnitOfWork
+from kairos.appointments.repository import AppointmentsUnitOfWork, TimeTaken
 from kairos.appointments.schemas import (
     AppointmentCreate,
     AppointmentRead,
@@ -17,12 +18,16 @@ from kairos.appointments.schemas import (
     DecisionCreate,
     DomainRead,
     DomainWrite,
+    ExplanationRead,
     HistoryEntry,
     ResourceCreate,
     ResourceRead,
+    ScheduleWrite,
+    SlotRead,
 )
 from kairos.platform.auth import CurrentPrincipal
 from kairos.platform.http.pagination import Page, PageRequest, page_of, page_request
+from kairos.platform.http.problems import ProblemError
 from kairos.platform.runtime import unit_of_work
 
 router = APIRouter(tags=["appointments"])
@@ -87,16 +92,28 @@ async def read_domain(name: str, uow: Uow) -> DomainRead:
 @router.post("/appointments", status_code=201)
 async def request_appointment(body: AppointmentCreate, uow: Uow, me: CurrentPrincipal) -> AppointmentRead:
     """Request an appointment at a free time; 409 when the time was taken meanwhile."""
-    appointment = await service.request_appointment(
-        uow=uow,
-        by=me,
-        resource_id=body.resource_id,
-        appointment_type=body.appointment_type,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        message=body.message,
-        answers=body.answers,
-    )
+    try:
+        appointment = await service.request_appointment(
+            uow=uow,
+            by=me,
+            resource_id=body.resource_id,
+            appointment_type=body.appointment_type,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            message=body.message,
+            answers=body.answers,
+        )
+    except TimeTaken as taken:
+        nearest = await service.nearest_free_slots(
+            uow=uow, resource_id=body.resource_id, appointment_type=body.appointment_type, around=body.starts_at
+        )
+        raise ProblemError(
+            409,
+            "time-taken",
+            "This time is no longer free",
+            str(taken),
+            nearest_slots=[slot.starts_at.isoformat() for slot in nearest],
+        ) from taken
     return AppointmentRead.from_domain(appointment)
 
 
@@ -128,3 +145,55 @@ async def cancel(appointment_id: UUID, body: CancellationCreate, uow: Uow, me: C
     """Cancel an appointment, with a reason."""
     appointment = await service.cancel(uow=uow, by=me, appointment_id=appointment_id, reason=body.reason)
     return AppointmentRead.from_domain(appointment)
+
+
+@router.put("/resources/{resource_id}/schedule", status_code=204)
+async def put_schedule(resource_id: UUID, body: ScheduleWrite, uow: Uow, me: CurrentPrincipal) -> None:
+    """Set a resource's working hours (RFC 5545 rules in its zone), breaks, days off and extra hours."""
+    await service.put_schedule(uow=uow, by=me, schedule=body.to_domain(resource_id))
+
+
+@router.get("/resources/{resource_id}/schedule")
+async def read_schedule(resource_id: UUID, uow: Uow) -> ScheduleWrite:
+    """A resource's working hours."""
+    return ScheduleWrite.from_domain(await service.read_schedule(uow=uow, resource_id=resource_id))
+
+
+@router.get("/resources/{resource_id}/slots")
+async def free_slots(
+    resource_id: UUID,
+    uow: Uow,
+    appointment_type: Annotated[str, Query(examples=["consultation"])],
+    start: Annotated[AwareDatetime, Query(alias="from", examples=["2026-12-01T00:00:00+01:00"])],
+    end: Annotated[AwareDatetime, Query(alias="to", examples=["2026-12-08T00:00:00+01:00"])],
+    zone: Annotated[str, Query(description="IANA zone the slots are shown in", examples=["Europe/Paris"])] = "UTC",
+) -> list[SlotRead]:
+    """Free slots of a resource for an appointment type, with buffers, bookings and limits applied."""
+    slots = await service.find_free_slots(
+        uow=uow,
+        resource_id=resource_id,
+        appointment_type=appointment_type,
+        window_start=start,
+        window_end=end,
+        asker_zone=zone,
+    )
+    return [SlotRead.from_domain(slot) for slot in slots]
+
+
+@router.get("/resources/{resource_id}/slots/explain")
+async def explain_slot(
+    resource_id: UUID,
+    uow: Uow,
+    appointment_type: Annotated[str, Query()],
+    starts_at: Annotated[AwareDatetime, Query()],
+) -> ExplanationRead:
+    """Why a given time is or is not offered (outside hours, buffer, notice, booked, limit…)."""
+    explanation = await service.explain_time(
+        uow=uow, resource_id=resource_id, appointment_type=appointment_type, starts_at=starts_at
+    )
+    return ExplanationRead(
+        starts_at=explanation.starts_at,
+        ends_at=explanation.ends_at,
+        bookable=explanation.is_bookable,
+        reasons=[reason.value for reason in explanation.reasons],
+    )

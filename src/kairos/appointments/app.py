@@ -6,9 +6,10 @@ from kairos.appointments import fhir
 from kairos.appointments.api import router
 from kairos.appointments.demo import load_demo_data
 from kairos.appointments.domain.appointment import IllegalTransition, ReasonRequired
+from kairos.appointments.domain.availability import InvalidAvailability
 from kairos.appointments.domain.configuration import AnswersRejected, InvalidConfiguration, UnknownAppointmentType
 from kairos.appointments.repository import AppointmentsUnitOfWork, ConcurrentChange, NotFound, TimeTaken
-from kairos.appointments.service import Forbidden, MissingEnd
+from kairos.appointments.service import Forbidden, MissingEnd, NoSchedule, NotOffered
 from kairos.platform.http import problems
 from kairos.platform.runtime import ServiceDefinition, ServiceRuntime
 
@@ -23,6 +24,9 @@ problems.register(UnknownAppointmentType, status=422, slug="unknown-appointment-
 problems.register(
     InvalidConfiguration, status=422, slug="invalid-configuration", title="The configuration is not valid"
 )
+problems.register(NotOffered, status=422, slug="not-offered", title="This time is not offered")
+problems.register(NoSchedule, status=404, slug="no-schedule", title="No working hours yet")
+problems.register(InvalidAvailability, status=422, slug="invalid-availability", title="Not a valid availability")
 problems.register(MissingEnd, status=422, slug="missing-end", title="The appointment needs an end")
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
+from kairos.appointments.domain.availability import RecurringPeriod, Schedule
 from kairos.appointments.domain.configuration import (
     AppointmentTypeSettings,
     CancellationPolicy,
@@ -21,7 +22,12 @@ MEDICAL = DomainConfiguration(
     terminology=Terminology(client="patient", professional="doctor"),
     appointment_types=(
         AppointmentTypeSettings(
-            code="consultation", label="Consultation", duration=timedelta(minutes=20), buffer_after=timedelta(minutes=5)
+            code="consultation",
+            label="Consultation",
+            duration=timedelta(minutes=20),
+            buffer_after=timedelta(minutes=5),
+            minimum_notice=timedelta(hours=2),
+            booking_horizon=timedelta(days=60),
         ),
         AppointmentTypeSettings(
             code="follow-up", label="Follow-up", duration=timedelta(minutes=15), needs_approval=False
@@ -75,6 +81,8 @@ LEGAL = DomainConfiguration(
     cancellation=CancellationPolicy(cutoff=timedelta(hours=48), reason_required=True),
 )
 
+WEEKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+
 RESOURCES = (
     (HARBOUR_MEDICAL_PRACTICE, "Dr. Mira Haddad", "Europe/Paris", "medical"),
     (HARBOUR_MEDICAL_PRACTICE, "Treatment room 2", "Europe/Paris", "medical"),
@@ -87,7 +95,7 @@ async def load_demo_data(uow: AppointmentsUnitOfWork, settings: Settings) -> Non
     for configuration in (MEDICAL, LEGAL):
         await uow.appointments.put_domain(configuration, at=at)
     for organisation_id, name, zone, domain in RESOURCES:
-        await uow.appointments.add_resource(
+        resource = await uow.appointments.add_resource(
             Resource(
                 id=new_id(),
                 resource_no=0,
@@ -98,4 +106,19 @@ async def load_demo_data(uow: AppointmentsUnitOfWork, settings: Settings) -> Non
                 user_id=None,
                 domain=domain,
             )
+        )
+        # Weekdays 09:00-12:30 and 14:00-17:30 in the resource's own zone, from today on.
+        await uow.appointments.put_schedule(
+            Schedule(
+                id=resource.id,
+                resource_id=resource.id,
+                location_id=resource.id,
+                zone=zone,
+                valid_from=at.date(),
+                working_hours=(
+                    RecurringPeriod(WEEKDAYS, time(9, 0), timedelta(hours=3, minutes=30)),
+                    RecurringPeriod(WEEKDAYS, time(14, 0), timedelta(hours=3, minutes=30)),
+                ),
+            ),
+            at=at,
         )

@@ -46,7 +46,7 @@ from kairos.appointments.fhir_mapping import (
 from kairos.appointments.fhir_scopes import Context, Interaction, granted_contexts, needed_scope
 from kairos.appointments.fhir_search import SearchError, as_uuid, parse_appointment_search
 from kairos.appointments.repository import AppointmentsUnitOfWork, ConcurrentChange, NotFound, TimeTaken
-from kairos.appointments.service import Forbidden, MissingEnd
+from kairos.appointments.service import Forbidden, MissingEnd, NoSchedule, NotOffered
 from kairos.platform.auth import CurrentPrincipal, Principal
 from kairos.platform.auth.principal import BEARER_CHALLENGE
 from kairos.platform.http.problems import ProblemError
@@ -85,6 +85,8 @@ REFUSALS: dict[type[Exception], tuple[int, str]] = {
     ReasonRequired: (422, "required"),
     UnknownAppointmentType: (422, "code-invalid"),
     MissingEnd: (422, "required"),
+    NotOffered: (422, "business-rule"),
+    NoSchedule: (422, "business-rule"),
 }
 ISSUE_TYPES_BY_STATUS = {
     400: "invalid",

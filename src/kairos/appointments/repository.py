@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Self
 from uuid import UUID
 
@@ -20,13 +20,14 @@ from kairos.appointments.domain.appointment import (
     Period,
     Requested,
 )
+from kairos.appointments.domain.availability import Booking, DaysOff, ExtraHours, RecurringPeriod, Schedule
 from kairos.appointments.domain.configuration import (
     AppointmentTypeSettings,
     CancellationPolicy,
     DomainConfiguration,
     Terminology,
 )
-from kairos.appointments.tables import appointment_events, appointments, domains, resources
+from kairos.appointments.tables import appointment_events, appointments, domains, resources, schedules
 from kairos.platform.db.uow import UnitOfWork
 from kairos.platform.http.pagination import PageRequest, keyset
 
@@ -124,6 +125,49 @@ class AppointmentRepository:
         )
         assert version is not None
         return version
+
+    async def schedule(self, resource_id: UUID) -> Schedule | None:
+        row = (
+            (await self._session.execute(select(schedules).where(schedules.c.resource_id == resource_id)))
+            .mappings()
+            .first()
+        )
+        return None if row is None else decode_schedule(row)
+
+    async def put_schedule(self, schedule: Schedule, *, at: datetime) -> None:
+        values = {**encode_schedule(schedule), "updated_at": at}
+        await self._session.execute(
+            pg_insert(schedules)
+            .values(resource_id=schedule.resource_id, **values)
+            .on_conflict_do_update(index_elements=["resource_id"], set_=values)
+        )
+
+    async def bookings(self, resource_id: UUID, *, start: datetime, end: datetime) -> list[Booking]:
+        """Appointments holding the resource's time in a window, as the slot engine sees them."""
+        rows = await self._session.execute(
+            select(
+                appointments.c.starts_at,
+                appointments.c.ends_at,
+                appointments.c.blocked_from,
+                appointments.c.blocked_until,
+                appointments.c.appointment_type,
+            ).where(
+                appointments.c.resource_id == resource_id,
+                appointments.c.holds_time,
+                appointments.c.blocked_until > start,
+                appointments.c.blocked_from < end,
+            )
+        )
+        return [
+            Booking(
+                starts_at=row.starts_at,
+                ends_at=row.ends_at,
+                appointment_type=row.appointment_type,
+                buffer_before=row.starts_at - row.blocked_from,
+                buffer_after=row.blocked_until - row.ends_at,
+            )
+            for row in rows
+        ]
 
     async def get(self, appointment_id: UUID) -> Appointment:
         rows = (
@@ -230,6 +274,11 @@ def encode_configuration(configuration: DomainConfiguration) -> dict[str, Any]:
                 "buffer_after_minutes": kind.buffer_after.total_seconds() / 60,
                 "needs_approval": kind.needs_approval,
                 "capacity": kind.capacity,
+                "minimum_notice_minutes": kind.minimum_notice.total_seconds() / 60,
+                "booking_horizon_days": None if kind.booking_horizon is None else kind.booking_horizon.days,
+                "daily_limit": kind.daily_limit,
+                "weekly_limit": kind.weekly_limit,
+                "start_every_minutes": None if kind.start_every is None else kind.start_every.total_seconds() / 60,
             }
             for kind in configuration.appointment_types
         ],
@@ -256,6 +305,11 @@ def decode_configuration(data: dict[str, Any]) -> DomainConfiguration:
                 buffer_after=timedelta(minutes=kind["buffer_after_minutes"]),
                 needs_approval=kind["needs_approval"],
                 capacity=kind["capacity"],
+                minimum_notice=timedelta(minutes=kind.get("minimum_notice_minutes", 0)),
+                booking_horizon=_days(kind.get("booking_horizon_days")),
+                daily_limit=kind.get("daily_limit"),
+                weekly_limit=kind.get("weekly_limit"),
+                start_every=_minutes(kind.get("start_every_minutes")),
             )
             for kind in data["appointment_types"]
         ),
@@ -266,6 +320,78 @@ def decode_configuration(data: dict[str, Any]) -> DomainConfiguration:
             reason_required=data["cancellation"]["reason_required"],
         ),
     )
+
+
+def _periods(periods: tuple[RecurringPeriod, ...]) -> list[dict[str, Any]]:
+    return [
+        {"rule": p.rule, "start_time": p.start_time.isoformat(), "duration_minutes": p.duration.total_seconds() / 60}
+        for p in periods
+    ]
+
+
+def encode_schedule(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "zone": schedule.zone,
+        "valid_from": schedule.valid_from,
+        "valid_until": schedule.valid_until,
+        "working_hours": _periods(schedule.working_hours),
+        "breaks": _periods(schedule.breaks),
+        "days_off": [
+            {"first_day": d.first_day.isoformat(), "last_day": d.last_day.isoformat()} for d in schedule.days_off
+        ],
+        "extra_hours": [
+            {
+                "day": e.day.isoformat(),
+                "start_time": e.start_time.isoformat(),
+                "duration_minutes": e.duration.total_seconds() / 60,
+            }
+            for e in schedule.extra_hours
+        ],
+    }
+
+
+def _decoded_periods(items: list[dict[str, Any]]) -> tuple[RecurringPeriod, ...]:
+    return tuple(
+        RecurringPeriod(
+            rule=item["rule"],
+            start_time=time.fromisoformat(item["start_time"]),
+            duration=timedelta(minutes=item["duration_minutes"]),
+        )
+        for item in items
+    )
+
+
+def decode_schedule(row: Any) -> Schedule:
+    return Schedule(
+        id=row["resource_id"],
+        resource_id=row["resource_id"],
+        location_id=row["resource_id"],
+        zone=row["zone"],
+        valid_from=row["valid_from"],
+        valid_until=row["valid_until"],
+        working_hours=_decoded_periods(row["working_hours"]),
+        breaks=_decoded_periods(row["breaks"]),
+        days_off=tuple(
+            DaysOff(first_day=date.fromisoformat(d["first_day"]), last_day=date.fromisoformat(d["last_day"]))
+            for d in row["days_off"]
+        ),
+        extra_hours=tuple(
+            ExtraHours(
+                day=date.fromisoformat(e["day"]),
+                start_time=time.fromisoformat(e["start_time"]),
+                duration=timedelta(minutes=e["duration_minutes"]),
+            )
+            for e in row["extra_hours"]
+        ),
+    )
+
+
+def _days(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(days=value)
+
+
+def _minutes(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(minutes=value)
 
 
 def encode_event(event: AppointmentEvent) -> dict[str, Any]:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from kairos.appointments.domain.appointment import Appointment, AppointmentEvent
+from kairos.appointments.domain.availability import DaysOff, ExtraHours, RecurringPeriod, Schedule
 from kairos.appointments.domain.configuration import (
     AppointmentTypeSettings,
     CancellationPolicy,
     DomainConfiguration,
     Terminology,
 )
+from kairos.appointments.domain.slots import Slot
 from kairos.appointments.repository import Resource, encode_event
 
 
@@ -145,6 +147,11 @@ class AppointmentTypeModel(BaseModel):
     buffer_after_minutes: int = Field(default=0, ge=0, le=24 * 60)
     needs_approval: bool = True
     capacity: int = Field(default=1, ge=1, le=1000)
+    minimum_notice_minutes: int = Field(default=0, ge=0, description="how long before its start a slot closes")
+    booking_horizon_days: int | None = Field(default=None, ge=1, description="how far ahead slots are offered")
+    daily_limit: int | None = Field(default=None, ge=1, description="sessions of this type per resource per day")
+    weekly_limit: int | None = Field(default=None, ge=1, description="sessions per resource per ISO week")
+    start_every_minutes: int | None = Field(default=None, ge=5, description="slot grid; default: the duration")
 
 
 class CancellationModel(BaseModel):
@@ -180,6 +187,15 @@ class DomainWrite(BaseModel):
                     buffer_after=timedelta(minutes=kind.buffer_after_minutes),
                     needs_approval=kind.needs_approval,
                     capacity=kind.capacity,
+                    minimum_notice=timedelta(minutes=kind.minimum_notice_minutes),
+                    booking_horizon=None
+                    if kind.booking_horizon_days is None
+                    else timedelta(days=kind.booking_horizon_days),
+                    daily_limit=kind.daily_limit,
+                    weekly_limit=kind.weekly_limit,
+                    start_every=None
+                    if kind.start_every_minutes is None
+                    else timedelta(minutes=kind.start_every_minutes),
                 )
                 for kind in self.appointment_types
             ),
@@ -214,6 +230,13 @@ class DomainRead(DomainWrite):
                     buffer_after_minutes=int(kind.buffer_after.total_seconds() // 60),
                     needs_approval=kind.needs_approval,
                     capacity=kind.capacity,
+                    minimum_notice_minutes=int(kind.minimum_notice.total_seconds() // 60),
+                    booking_horizon_days=None if kind.booking_horizon is None else kind.booking_horizon.days,
+                    daily_limit=kind.daily_limit,
+                    weekly_limit=kind.weekly_limit,
+                    start_every_minutes=None
+                    if kind.start_every is None
+                    else int(kind.start_every.total_seconds() // 60),
                 )
                 for kind in configuration.appointment_types
             ],
@@ -224,3 +247,101 @@ class DomainRead(DomainWrite):
                 reason_required=configuration.cancellation.reason_required,
             ),
         )
+
+
+class RecurringPeriodModel(BaseModel):
+    rule: str = Field(
+        examples=["FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"], description="RFC 5545 RRULE, daily or weekly, in local time"
+    )
+    start_time: time = Field(examples=["09:00"])
+    duration_minutes: int = Field(gt=0, le=24 * 60)
+
+
+class DaysOffModel(BaseModel):
+    first_day: date
+    last_day: date
+
+
+class ExtraHoursModel(BaseModel):
+    day: date
+    start_time: time
+    duration_minutes: int = Field(gt=0, le=24 * 60)
+
+
+class ScheduleWrite(BaseModel):
+    """A resource's working time in its own zone: weekly hours and breaks as rules, days off, extra hours."""
+
+    zone: str = Field(examples=["Europe/Paris"], max_length=64)
+    valid_from: date
+    valid_until: date | None = None
+    working_hours: list[RecurringPeriodModel] = Field(min_length=1)
+    breaks: list[RecurringPeriodModel] = Field(default_factory=list)
+    days_off: list[DaysOffModel] = Field(default_factory=list)
+    extra_hours: list[ExtraHoursModel] = Field(default_factory=list)
+
+    def to_domain(self, resource_id: UUID) -> Schedule:
+        def periods(items: list[RecurringPeriodModel]) -> tuple[RecurringPeriod, ...]:
+            return tuple(RecurringPeriod(p.rule, p.start_time, timedelta(minutes=p.duration_minutes)) for p in items)
+
+        return Schedule(
+            id=resource_id,
+            resource_id=resource_id,
+            location_id=resource_id,
+            zone=self.zone,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            working_hours=periods(self.working_hours),
+            breaks=periods(self.breaks),
+            days_off=tuple(DaysOff(d.first_day, d.last_day) for d in self.days_off),
+            extra_hours=tuple(
+                ExtraHours(e.day, e.start_time, timedelta(minutes=e.duration_minutes)) for e in self.extra_hours
+            ),
+        )
+
+    @classmethod
+    def from_domain(cls, schedule: Schedule) -> ScheduleWrite:
+        def periods(items: tuple[RecurringPeriod, ...]) -> list[RecurringPeriodModel]:
+            return [
+                RecurringPeriodModel(
+                    rule=p.rule, start_time=p.start_time, duration_minutes=int(p.duration.total_seconds() // 60)
+                )
+                for p in items
+            ]
+
+        return cls(
+            zone=schedule.zone,
+            valid_from=schedule.valid_from,
+            valid_until=schedule.valid_until,
+            working_hours=periods(schedule.working_hours),
+            breaks=periods(schedule.breaks),
+            days_off=[DaysOffModel(first_day=d.first_day, last_day=d.last_day) for d in schedule.days_off],
+            extra_hours=[
+                ExtraHoursModel(
+                    day=e.day, start_time=e.start_time, duration_minutes=int(e.duration.total_seconds() // 60)
+                )
+                for e in schedule.extra_hours
+            ],
+        )
+
+
+class SlotRead(BaseModel):
+    starts_at: datetime = Field(description="in the asker's zone")
+    ends_at: datetime
+    resource_id: UUID
+    seats_left: int
+
+    @classmethod
+    def from_domain(cls, slot: Slot) -> SlotRead:
+        return cls(
+            starts_at=slot.local_starts_at,
+            ends_at=slot.local_ends_at,
+            resource_id=slot.resource_id,
+            seats_left=slot.seats_left,
+        )
+
+
+class ExplanationRead(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+    bookable: bool
+    reasons: list[str] = Field(examples=[["buffer", "notice"]], description="why the time is not offered")

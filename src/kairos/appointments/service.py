@@ -11,8 +11,10 @@ from typing import Any
 from uuid import UUID
 
 from kairos.appointments.domain.appointment import Appointment, Period, Requested
-from kairos.appointments.domain.configuration import DomainConfiguration
-from kairos.appointments.repository import AppointmentsUnitOfWork, NotFound, Resource
+from kairos.appointments.domain.availability import AppointmentType, Booking, Schedule
+from kairos.appointments.domain.configuration import DomainConfiguration, UnknownAppointmentType
+from kairos.appointments.domain.slots import Explanation, InvalidSlotQuery, Reason, Slot, explain, find_slots
+from kairos.appointments.repository import AppointmentsUnitOfWork, NotFound, Resource, TimeTaken
 from kairos.contracts.events import appointments as contracts
 from kairos.platform.auth import Principal
 from kairos.platform.http.pagination import PageRequest
@@ -25,6 +27,18 @@ class Forbidden(Exception):
 
 class MissingEnd(Exception):
     """The request gives no end and no domain gives the duration."""
+
+
+class NotOffered(Exception):
+    """The requested time is not one the resource offers (outside hours, too soon, too far ahead…)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(f"not offered: {', '.join(reasons)}")
+        self.reasons = reasons
+
+    @property
+    def problem_extensions(self) -> dict[str, object]:
+        return {"reasons": self.reasons}
 
 
 def _is_member(by: Principal, organisation_id: UUID) -> bool:
@@ -123,6 +137,7 @@ async def request_appointment(
             needs_approval = settings.needs_approval
             buffers = (settings.buffer_before, settings.buffer_after)
             ends_at = ends_at or starts_at + settings.duration
+            await _require_offered(uow, resource.id, settings.for_slot_search(), starts_at)
         if ends_at is None:
             raise MissingEnd("ends_at is required when the resource has no domain to give the duration")
         period = Period(starts_at, ends_at)
@@ -148,6 +163,41 @@ async def request_appointment(
         )
         await uow.commit()
         return appointment.committed()
+
+
+async def _require_offered(
+    uow: AppointmentsUnitOfWork, resource_id: UUID, kind: AppointmentType, starts_at: datetime
+) -> None:
+    """A request must be for a time the slot engine offers (when the resource has working hours)."""
+    schedule = await uow.appointments.schedule(resource_id)
+    if schedule is None:
+        return
+    margin = kind.buffer_before + kind.buffer_after + kind.duration + timedelta(days=1)
+    busy = await uow.appointments.bookings(resource_id, start=starts_at - margin, end=starts_at + margin)
+    explanation = explain(schedule, kind, busy, starts_at=starts_at, now=uow.clock.now())
+    if explanation.is_bookable:
+        return
+    if set(explanation.reasons) <= {Reason.BOOKED, Reason.HELD, Reason.FULL}:
+        raise TimeTaken(str(starts_at))
+    raise NotOffered([reason.value for reason in explanation.reasons])
+
+
+async def nearest_free_slots(
+    *, uow: AppointmentsUnitOfWork, resource_id: UUID, appointment_type: str, around: datetime, count: int = 3
+) -> list[Slot]:
+    """The free slots closest to a time, to offer whoever just lost it."""
+    try:
+        slots = await find_free_slots(
+            uow=uow,
+            resource_id=resource_id,
+            appointment_type=appointment_type,
+            window_start=around - timedelta(days=2),
+            window_end=around + timedelta(days=14),
+            asker_zone="UTC",
+        )
+    except (NoSchedule, UnknownAppointmentType, NotFound):
+        return []
+    return sorted(slots, key=lambda slot: abs(slot.starts_at - around))[:count]
 
 
 async def approve(*, uow: AppointmentsUnitOfWork, by: Principal, appointment_id: UUID) -> Appointment:
@@ -228,3 +278,83 @@ def _common(appointment: Appointment, *, actor: str) -> dict[str, Any]:
         "status": appointment.status.value,
         "actor": actor,
     }
+
+
+# --- availability and slot search -------------------------------------------------------------------------
+
+SEARCH_WINDOW_LIMIT = timedelta(days=62)
+
+
+class NoSchedule(Exception):
+    """The resource has no working hours yet."""
+
+
+async def put_schedule(*, uow: AppointmentsUnitOfWork, by: Principal, schedule: Schedule) -> None:
+    """Set a resource's working hours; its organisation's domain admins, staff and professionals only."""
+    async with uow:
+        resource = await uow.appointments.resource(schedule.resource_id)
+        allowed = by.has_role("operator") or (
+            _is_member(by, resource.organisation_id)
+            and (by.has_role("domain_admin") or by.has_permission("availability:manage") or by.has_role("staff"))
+        )
+        if not allowed:
+            raise Forbidden("only the organisation's people manage its availability")
+        await uow.appointments.put_schedule(schedule, at=uow.clock.now())
+        await uow.commit()
+
+
+async def read_schedule(*, uow: AppointmentsUnitOfWork, resource_id: UUID) -> Schedule:
+    async with uow:
+        await uow.appointments.resource(resource_id)
+        schedule = await uow.appointments.schedule(resource_id)
+    if schedule is None:
+        raise NoSchedule(f"resource {resource_id} has no working hours yet")
+    return schedule
+
+
+async def _search_inputs(
+    uow: AppointmentsUnitOfWork, resource_id: UUID, appointment_type: str, start: datetime, end: datetime
+) -> tuple[Schedule, AppointmentType, list[Booking]]:
+    resource = await uow.appointments.resource(resource_id)
+    schedule = await uow.appointments.schedule(resource_id)
+    if schedule is None:
+        raise NoSchedule(f"resource {resource_id} has no working hours yet")
+    if resource.domain is None:
+        raise UnknownAppointmentType(f"resource {resource_id} belongs to no domain")
+    configuration, _ = await uow.appointments.domain(resource.domain)
+    kind = configuration.appointment_type(appointment_type).for_slot_search()
+    margin = kind.buffer_before + kind.buffer_after + kind.duration
+    busy = await uow.appointments.bookings(resource_id, start=start - margin, end=end + margin)
+    return schedule, kind, busy
+
+
+async def find_free_slots(
+    *,
+    uow: AppointmentsUnitOfWork,
+    resource_id: UUID,
+    appointment_type: str,
+    window_start: datetime,
+    window_end: datetime,
+    asker_zone: str,
+) -> list[Slot]:
+    """Free slots of one resource for one appointment type, presented in the asker's zone."""
+    if window_end - window_start > SEARCH_WINDOW_LIMIT:
+        raise InvalidSlotQuery(f"search at most {SEARCH_WINDOW_LIMIT.days} days at once")
+    async with uow:
+        schedule, kind, busy = await _search_inputs(uow, resource_id, appointment_type, window_start, window_end)
+        now = uow.clock.now()
+    return find_slots(
+        schedule, kind, busy, window_start=window_start, window_end=window_end, now=now, asker_zone=asker_zone
+    )
+
+
+async def explain_time(
+    *, uow: AppointmentsUnitOfWork, resource_id: UUID, appointment_type: str, starts_at: datetime
+) -> Explanation:
+    """Why a given time is, or is not, offered."""
+    async with uow:
+        schedule, kind, busy = await _search_inputs(
+            uow, resource_id, appointment_type, starts_at - timedelta(days=1), starts_at + timedelta(days=1)
+        )
+        now = uow.clock.now()
+    return explain(schedule, kind, busy, starts_at=starts_at, now=now)

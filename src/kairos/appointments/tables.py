@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -85,5 +86,20 @@ domains = Table(
     Column("name", String(100), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("configuration", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Each resource's working time: RFC 5545 rules in its zone (see domain/availability.py for the form).
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("resource_id", Uuid, ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+    Column("zone", String(64), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_until", Date),
+    Column("working_hours", JSONB, nullable=False),
+    Column("breaks", JSONB, nullable=False, server_default="[]"),
+    Column("days_off", JSONB, nullable=False, server_default="[]"),
+    Column("extra_hours", JSONB, nullable=False, server_default="[]"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -20,7 +20,16 @@ from kairos.services import definition
 
 pytestmark = pytest.mark.integration
 
-MONDAY = datetime(2027, 4, 5, 8, 0, tzinfo=UTC)
+
+def _monday_in_two_weeks() -> datetime:
+    """08:00 UTC on a Monday two weeks ahead: 09:00 in Paris and Stockholm in winter, 10:00 in summer —
+    inside the demo's working hours and its booking horizon whatever day the tests run."""
+    today = datetime.now(UTC).date()
+    monday = today + timedelta(days=14 - today.weekday())
+    return datetime(monday.year, monday.month, monday.day, 8, 0, tzinfo=UTC)
+
+
+MONDAY = _monday_in_two_weeks()
 
 
 @dataclass
@@ -123,44 +132,91 @@ async def test_the_type_gives_the_duration_and_decides_whether_approval_is_neede
     assert unknown.json()["type"] == "urn:kairos:problem:unknown-appointment-type"
 
 
-async def test_a_types_buffers_keep_the_next_appointment_away(demo: Demo) -> None:
+async def test_slots_follow_working_hours_and_a_types_buffers_keep_the_next_one_away(demo: Demo) -> None:
     lawyer = await demo.resource("legal")
-    start = MONDAY + timedelta(days=1)
+    day = MONDAY + timedelta(days=1)
     answers = {"matter": "employment", "opposing_party": "Acme AB"}
-    first = await demo.client.post(
+    search = {
+        "appointment_type": "initial-consultation",
+        "from": (day - timedelta(hours=8)).isoformat(),
+        "to": (day + timedelta(hours=16)).isoformat(),
+        "zone": "America/New_York",
+    }
+    slots = (await demo.client.get(f"/api/v1/appointments/resources/{lawyer['id']}/slots", params=search)).json()
+    assert slots, "the demo lawyer works on weekdays"
+    assert all(slot["starts_at"].endswith(("-05:00", "-04:00")) for slot in slots)  # shown in the asker's zone
+    first, following = slots[0]["starts_at"], datetime.fromisoformat(slots[1]["starts_at"])
+
+    booked = await demo.client.post(
         "/api/v1/appointments/appointments",
         json={
             "resource_id": lawyer["id"],
             "appointment_type": "initial-consultation",
-            "starts_at": start.isoformat(),
+            "starts_at": first,
             "answers": answers,
         },
         headers=demo.patient(),
     )
-    assert first.status_code == 201
-    # Ends at +60 min, plus a 10-minute buffer after, plus the next one's 10-minute buffer before.
+    assert booked.status_code == 201, booked.text
+
+    after = (await demo.client.get(f"/api/v1/appointments/resources/{lawyer['id']}/slots", params=search)).json()
+    assert first not in [slot["starts_at"] for slot in after]
+    # 60 minutes plus 10 after it and 10 before the next: the next hour is within the buffers.
+    explained = await demo.client.get(
+        f"/api/v1/appointments/resources/{lawyer['id']}/slots/explain",
+        params={"appointment_type": "initial-consultation", "starts_at": following.isoformat()},
+    )
+    assert explained.json()["bookable"] is False
+    assert "buffer" in explained.json()["reasons"]
     too_close = await demo.client.post(
         "/api/v1/appointments/appointments",
         json={
             "resource_id": lawyer["id"],
             "appointment_type": "initial-consultation",
-            "starts_at": (start + timedelta(minutes=75)).isoformat(),
+            "starts_at": following.isoformat(),
             "answers": answers,
         },
         headers=demo.patient("patient-2"),
     )
-    assert too_close.status_code == 409
-    far_enough = await demo.client.post(
+    assert too_close.status_code == 422
+    assert too_close.json()["type"] == "urn:kairos:problem:not-offered"
+    assert "buffer" in too_close.json()["reasons"]
+
+    same_time = await demo.client.post(
         "/api/v1/appointments/appointments",
         json={
             "resource_id": lawyer["id"],
             "appointment_type": "initial-consultation",
-            "starts_at": (start + timedelta(minutes=80)).isoformat(),
+            "starts_at": first,
             "answers": answers,
         },
-        headers=demo.patient("patient-2"),
+        headers=demo.patient("patient-3"),
     )
-    assert far_enough.status_code == 201, far_enough.text
+    assert same_time.status_code == 409
+    assert same_time.json()["nearest_slots"], "the loser is offered the nearest free slots"
+    assert first not in same_time.json()["nearest_slots"]
+
+
+async def test_a_time_outside_working_hours_is_not_offered_and_explain_says_why(demo: Demo) -> None:
+    doctor = await demo.resource("medical")
+    saturday = MONDAY + timedelta(days=5)
+    refused = await demo.client.post(
+        "/api/v1/appointments/appointments",
+        json={
+            "resource_id": doctor["id"],
+            "appointment_type": "follow-up",
+            "starts_at": saturday.isoformat(),
+            "answers": {"reason": "Weekend"},
+        },
+        headers=demo.patient(),
+    )
+    assert refused.status_code == 422
+    assert refused.json()["reasons"] == ["outside_hours"]
+    too_far = await demo.client.get(
+        f"/api/v1/appointments/resources/{doctor['id']}/slots/explain",
+        params={"appointment_type": "consultation", "starts_at": (MONDAY + timedelta(days=90)).isoformat()},
+    )
+    assert "beyond_horizon" in too_far.json()["reasons"]
 
 
 async def test_a_domain_admin_registers_a_new_domain_and_each_change_is_a_version(demo: Demo) -> None:

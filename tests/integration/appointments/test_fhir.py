@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from kairos.appointments.fhir_mapping import ANSWERS_EXTENSION, APPOINTMENT_TYPE_SYSTEM, DECLINE_REASON_EXTENSION
 from kairos.contracts.demo import HARBOUR_MEDICAL_PRACTICE, LINDQVIST_RAO_LAW
@@ -151,6 +152,10 @@ async def fhir(base_settings: Settings, issuer: TestIssuer) -> AsyncIterator[Fhi
     )
     await runtime.migrate()
     assert await runtime.seed_demo()
+    # These tests are about the FHIR mapping, at fixed dates: without working hours a resource takes a
+    # request at any free time (availability is tested in test_domains.py).
+    async with runtime.engine.begin() as connection:
+        await connection.execute(text("DELETE FROM schedules"))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=runtime.app),
         base_url="http://kairos.test",

@@ -10,6 +10,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from kairos.appointments.domain.availability import AppointmentType
+
 
 class InvalidConfiguration(Exception):
     """The domain configuration cannot be used as given."""
@@ -46,6 +48,26 @@ class AppointmentTypeSettings:
     buffer_after: timedelta = timedelta(0)
     needs_approval: bool = True  # False: booked at once (auto-approval)
     capacity: int = 1
+    minimum_notice: timedelta = timedelta(0)
+    booking_horizon: timedelta | None = None
+    daily_limit: int | None = None
+    weekly_limit: int | None = None
+    start_every: timedelta | None = None  # None: one slot every duration
+
+    def for_slot_search(self) -> AppointmentType:
+        """The slot engine's view of this type."""
+        return AppointmentType(
+            code=self.code,
+            duration=self.duration,
+            buffer_before=self.buffer_before,
+            buffer_after=self.buffer_after,
+            minimum_notice=self.minimum_notice,
+            booking_horizon=self.booking_horizon,
+            daily_limit=self.daily_limit,
+            weekly_limit=self.weekly_limit,
+            capacity=self.capacity,
+            start_every=self.start_every,
+        )
 
     def __post_init__(self) -> None:
         if self.duration <= timedelta(0):
