@@ -1,15 +1,23 @@
-"""Upstreams the gateway routes to: another process over HTTP (distributed) or an app in this process
-(all-in-one). Both are ASGI apps; bodies are streamed both ways, never held whole."""
+"""Upstreams the gateway routes to: instances in other processes over HTTP (distributed) or an app in this
+process (all-in-one). Both are ASGI apps; bodies are streamed both ways, never held whole."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
 import structlog
+from prometheus_client import Gauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kairos.gateway import metrics
+from kairos.gateway.domain.balancing import Balancer, Instance
+from kairos.gateway.domain.breaker import BreakerState, Permit
+from kairos.gateway.domain.health import Change
 from kairos.platform.http.middleware import ROUTE_TEMPLATE_KEY
 from kairos.platform.http.problems import TYPE_PREFIX, problem_response
 from kairos.platform.observability.context import current_correlation_id, current_traceparent
@@ -30,6 +38,13 @@ HOP_BY_HOP = frozenset(
         b"host",
     }
 )
+SUBJECT_HEADER = b"x-kairos-subject"
+# Where the edge leaves the subject of a token it verified; forwarded as X-Kairos-Subject, for logs only.
+VERIFIED_SUBJECT_KEY = "kairos.verified_subject"
+# RFC 9110 §9.2.2; a POST is safe to repeat only when the service deduplicates it by its Idempotency-Key.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# Answers that say "this instance could not serve it", worth another instance; a 500 would fail anywhere.
+RETRY_STATUSES = frozenset({502, 503, 504})
 
 
 class Upstream(Protocol):
@@ -41,7 +56,7 @@ def forwarded_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     headers = [
         (name, value)
         for name, value in scope["headers"]
-        if name not in HOP_BY_HOP and name not in (b"x-correlation-id", b"traceparent")
+        if name not in HOP_BY_HOP and name not in (b"x-correlation-id", b"traceparent", SUBJECT_HEADER)
     ]
     correlation_id = current_correlation_id()
     if correlation_id:
@@ -53,7 +68,17 @@ def forwarded_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     if client:
         headers.append((b"x-forwarded-for", client[0].encode()))
     headers.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
+    subject = scope.get(VERIFIED_SUBJECT_KEY)
+    if isinstance(subject, str):
+        headers.append((SUBJECT_HEADER, subject.encode()))
     return headers
+
+
+def is_idempotent(scope: Scope) -> bool:
+    method = scope["method"]
+    return method in IDEMPOTENT_METHODS or (
+        method == "POST" and any(name == b"idempotency-key" for name, _ in scope["headers"])
+    )
 
 
 class AsgiUpstream:
@@ -70,34 +95,175 @@ class AsgiUpstream:
         await self.app({**forwarded, "headers": headers}, receive, send)
 
 
-class HttpUpstream:
-    """A service in another process: the request is re-sent with httpx and the answer streamed back."""
+@dataclass(frozen=True)
+class RouteTimeouts:
+    """Per-route upstream timeouts: the longest configured path prefix wins, else the default."""
 
-    def __init__(self, base_url: str, client: httpx.AsyncClient) -> None:
-        self.base_url = base_url.rstrip("/")
+    default: float
+    by_prefix: dict[str, float] = field(default_factory=dict)
+
+    def for_path(self, path: str) -> float:
+        matching = [prefix for prefix in self.by_prefix if path.startswith(prefix)]
+        return self.by_prefix[max(matching, key=len)] if matching else self.default
+
+
+@dataclass(frozen=True)
+class ProxyPolicy:
+    timeouts: RouteTimeouts
+    connect_timeout: float = 2.0
+    retries: int = 2
+    retry_after: int = 5  # seconds suggested with a 503 when no instance is available
+
+
+class RequestBody:
+    """The client's body, pulled only as the upstream reads it; once begun, the request cannot be re-sent."""
+
+    def __init__(self, receive: Receive, *, present: bool) -> None:
+        self._receive = receive
+        self.present = present
+        self.started = False
+
+    def stream(self) -> AsyncIterator[bytes] | None:
+        return self._chunks() if self.present else None
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        self.started = True
+        while True:
+            message: Message = await self._receive()
+            if message["type"] != "http.request":
+                return
+            chunk = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+
+@dataclass
+class _Attempt:
+    outcome: str  # ok | failed | unreachable | broken | timeout
+    response: httpx.Response | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == "ok"
+
+    @property
+    def retryable(self) -> bool:
+        if self.response is not None:
+            return self.response.status_code in RETRY_STATUSES
+        return self.outcome in ("unreachable", "broken")
+
+
+class HttpUpstream:
+    """A service in other processes: each request goes to one of its instances, chosen by the balancer,
+    and is tried again on another instance when it is idempotent and its body has not been sent yet."""
+
+    def __init__(
+        self,
+        service: str,
+        instances: Sequence[Instance],
+        *,
+        client: httpx.AsyncClient,
+        balancer: Balancer,
+        policy: ProxyPolicy,
+    ) -> None:
+        if not instances:
+            raise ValueError(f"{service} needs at least one instance")
+        self.service = service
+        self.instances = list(instances)
         self._client = client
+        self._balancer = balancer
+        self._policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1011})
             return
-        headers = forwarded_headers(scope)
-        has_body = any(name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"])
-        url = self.base_url + scope["raw_path"].decode("latin-1")
+        body = RequestBody(receive, present=_has_body(scope))
+        may_retry = is_idempotent(scope)
+        instance = self._balancer.pick(self.instances)
+        if instance is None:
+            await self._no_instance(scope, receive, send)
+            return
+        # An explicit loop rather than tenacity: every try goes at once to another instance (no back-off),
+        # and the last failed answer is streamed to the client as it is, not raised.
+        tried: list[Instance] = []
+        while True:
+            tried.append(instance)
+            attempt = await self._attempt(instance, scope, body)
+            if attempt.succeeded:
+                await self._relay(instance, attempt, send)
+                return
+            following = None
+            if may_retry and attempt.retryable and not body.started and len(tried) <= self._policy.retries:
+                following = self._balancer.pick(self.instances, exclude=tried)
+            if following is None:
+                if attempt.response is not None:
+                    await self._relay(instance, attempt, send)
+                else:
+                    await self._failure(attempt, scope, receive, send)
+                return
+            if attempt.response is not None:
+                await attempt.response.aclose()
+                instance.outstanding -= 1
+            metrics.RETRIES.labels(self.service).inc()
+            log.info("gateway.retry", service=self.service, failed=instance.url, outcome=attempt.outcome)
+            instance = following
+
+    async def _attempt(self, instance: Instance, scope: Scope, body: RequestBody) -> _Attempt:
+        permit = instance.breaker.permit()
+        if permit is None:  # the balancer picked it as available a moment ago, in this same task
+            return _Attempt("unreachable")
+        timeout = self._policy.timeouts.for_path(scope["path"])
+        url = instance.url + scope["raw_path"].decode("latin-1")
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
         request = self._client.build_request(
-            scope["method"], url, headers=headers, content=_body(receive) if has_body else None
+            scope["method"],
+            url,
+            headers=forwarded_headers(scope),
+            content=body.stream(),
+            timeout=httpx.Timeout(timeout, connect=min(self._policy.connect_timeout, timeout)),
         )
+        instance.outstanding += 1
         try:
-            response = await self._client.send(request, stream=True)
-        except httpx.TimeoutException:
-            await _unavailable(scope, receive, send, 504, "upstream-timeout", "Gateway Timeout")
-            return
+            async with asyncio.timeout(timeout):  # the whole wait for the answer's head, not each read
+                response = await self._client.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            attempt = _Attempt("unreachable")
+            log.warning("gateway.upstream_unreachable", service=self.service, instance=instance.url, error=repr(error))
+        except (httpx.TimeoutException, TimeoutError):
+            attempt = _Attempt("timeout")
+            log.warning("gateway.upstream_timeout", service=self.service, instance=instance.url, timeout=timeout)
         except httpx.TransportError as error:
-            log.warning("gateway.upstream_unreachable", upstream=self.base_url, error=repr(error))
-            await _unavailable(scope, receive, send, 502, "upstream-unavailable", "Bad Gateway")
+            attempt = _Attempt("broken")
+            log.warning("gateway.upstream_broken", service=self.service, instance=instance.url, error=repr(error))
+        except BaseException:
+            instance.outstanding -= 1
+            instance.breaker.abandoned(permit)
+            raise
+        else:
+            attempt = _Attempt("failed" if response.status_code >= 500 else "ok", response)
+        if attempt.response is None:
+            instance.outstanding -= 1
+        self._record(instance, permit, attempt)
+        return attempt
+
+    def _record(self, instance: Instance, permit: Permit, attempt: _Attempt) -> None:
+        metrics.UPSTREAM_ATTEMPTS.labels(self.service, attempt.outcome).inc()
+        if attempt.succeeded:
+            instance.health.request_succeeded()
+            instance.breaker.succeeded(permit)
             return
+        instance.breaker.failed(permit)
+        if instance.health.request_failed() is Change.EJECTED:
+            log.warning("gateway.instance_ejected", service=self.service, instance=instance.url)
+            self.publish_health()
+
+    async def _relay(self, instance: Instance, attempt: _Attempt, send: Send) -> None:
+        response = attempt.response
+        assert response is not None
         try:
             await send(
                 {
@@ -113,26 +279,80 @@ class HttpUpstream:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
+            instance.outstanding -= 1
+
+    async def _no_instance(self, scope: Scope, receive: Receive, send: Send) -> None:
+        log.warning("gateway.no_instance_available", service=self.service)
+        response = problem_response(
+            status=503,
+            type_=f"{TYPE_PREFIX}no-instance-available",
+            title="Service Unavailable",
+            detail="No instance of the service behind this path is available now.",
+            instance=scope["path"],
+            headers={"Retry-After": str(self._policy.retry_after)},
+        )
+        await response(scope, receive, send)
+
+    async def _failure(self, attempt: _Attempt, scope: Scope, receive: Receive, send: Send) -> None:
+        if attempt.outcome == "timeout":
+            status, slug, title = 504, "upstream-timeout", "Gateway Timeout"
+        else:
+            status, slug, title = 502, "upstream-unavailable", "Bad Gateway"
+        response = problem_response(
+            status=status,
+            type_=f"{TYPE_PREFIX}{slug}",
+            title=title,
+            detail="The service behind this path did not answer.",
+            instance=scope["path"],
+        )
+        await response(scope, receive, send)
+
+    # Health, as the health checker and the request path see it.
+
+    def health_checked(self, instance: Instance, *, passed: bool) -> None:
+        change = instance.health.check_passed() if passed else instance.health.check_failed()
+        if change is Change.ADMITTED:
+            log.info("gateway.instance_admitted", service=self.service, instance=instance.url)
+        elif change is Change.UNHEALTHY:
+            log.warning("gateway.instance_unhealthy", service=self.service, instance=instance.url)
+        if change is not Change.UNCHANGED:
+            self.publish_health()
+        _ = instance.breaker.state  # an open breaker whose wait is over turns half-open (and says so)
+
+    def publish_health(self) -> None:
+        in_rotation = sum(1 for instance in self.instances if instance.health.in_rotation)
+        metrics.HEALTHY_INSTANCES.labels(self.service).set(in_rotation)
+
+    def publish_metrics(self) -> None:
+        self.publish_health()
+        for instance in self.instances:
+            _publish_breaker(self.service, instance, instance.breaker.state)
+
+    def retire_metrics(self) -> None:
+        for instance in self.instances:
+            _remove(metrics.BREAKER_STATE, self.service, instance.url)
+        _remove(metrics.HEALTHY_INSTANCES, self.service)
 
 
-async def _body(receive: Receive) -> AsyncIterator[bytes]:
-    while True:
-        message: Message = await receive()
-        if message["type"] != "http.request":
-            return
-        chunk = message.get("body", b"")
-        if chunk:
-            yield chunk
-        if not message.get("more_body", False):
-            return
+def breaker_changed(service: str, instance: Instance, state: BreakerState) -> None:
+    _publish_breaker(service, instance, state)
+    if state is BreakerState.OPEN:
+        log.warning("gateway.breaker_opened", service=service, instance=instance.url)
+    else:
+        log.info("gateway.breaker_changed", service=service, instance=instance.url, state=str(state))
 
 
-async def _unavailable(scope: Scope, receive: Receive, send: Send, status: int, slug: str, title: str) -> None:
-    response = problem_response(
-        status=status,
-        type_=f"{TYPE_PREFIX}{slug}",
-        title=title,
-        detail="The service behind this path did not answer.",
-        instance=scope["path"],
-    )
-    await response(scope, receive, send)
+def _publish_breaker(service: str, instance: Instance, state: BreakerState) -> None:
+    metrics.BREAKER_STATE.labels(service, instance.url).set(metrics.BREAKER_STATE_VALUES[state])
+
+
+def _remove(gauge: Gauge, *labels: str) -> None:
+    with contextlib.suppress(KeyError):  # never published (all-in-one) or already removed
+        gauge.remove(*labels)
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"0", b"")):
+            return True
+    return False

@@ -20,6 +20,9 @@ class RouteTable:
     def services(self) -> list[str]:
         return sorted(self._upstreams)
 
+    def upstreams(self) -> list[Upstream]:
+        return list(self._upstreams.values())
+
     def match(self, path: str) -> tuple[str, Upstream] | None:
         if not path.startswith(API_PREFIX):
             return None

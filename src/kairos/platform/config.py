@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = (
@@ -36,6 +36,33 @@ class TransportKind(StrEnum):
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
+
+
+class RateLimitRule(BaseModel):
+    """One rate-limit policy of the gateway: the first rule whose methods and path prefix match a request
+    applies. Limits are in the ``limits`` library's notation ("60/minute", "10/second;600/hour")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    path: str = Field(default="/", pattern=r"^/")
+    methods: tuple[str, ...] = ()  # empty: every method
+    address: str | None = None  # per source address
+    user: str | None = None  # per verified token subject
+    client: str | None = None  # per verified token client_id
+
+    @field_validator("methods")
+    @classmethod
+    def _upper(cls, methods: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(method.upper() for method in methods)
+
+
+DEFAULT_RATE_LIMITS: tuple[RateLimitRule, ...] = (
+    RateLimitRule(name="sign-in", path="/api/v1/identity/sign-in", methods=("POST",), address="60/minute"),
+    RateLimitRule(name="token", path="/api/v1/identity/token", methods=("POST",), address="60/minute"),
+    RateLimitRule(name="reads", path="/api/", methods=("GET", "HEAD"), address="600/minute", user="600/minute"),
+    RateLimitRule(name="writes", path="/api/", address="120/minute", user="120/minute"),
+)
 
 
 class Settings(BaseSettings):
@@ -105,9 +132,66 @@ class Settings(BaseSettings):
     otel_exporter_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP endpoint for traces; unset keeps traces in-process only"
     )
-    service_urls: dict[str, str] = Field(
+    service_urls: dict[str, tuple[str, ...]] = Field(
         default_factory=dict,
-        description='where the gateway finds each service, JSON: {"appointments": "http://10.0.0.5:8002"}',
+        description="where the gateway finds each service's instances, JSON: "
+        '{"appointments": ["http://10.0.0.5:8002", "http://10.0.0.6:8002"], "chat": "http://chat:8003"}',
+    )
+    public_url: str | None = Field(
+        default=None, description="the gateway's URL as clients see it; https turns on HSTS for every response"
+    )
+
+    gateway_balancer: Literal["round-robin", "least-outstanding"] = Field(
+        default="least-outstanding", description="how the gateway spreads requests over a service's instances"
+    )
+    gateway_upstream_timeout: float = Field(
+        default=30.0, gt=0, description="seconds an instance may take to start answering, and may pause while streaming"
+    )
+    gateway_route_timeouts: dict[str, float] = Field(
+        default_factory=dict,
+        description='per-route upstream timeouts by path prefix (longest wins), JSON: {"/api/v1/documents/": 120}',
+    )
+    gateway_connect_timeout: float = Field(default=2.0, gt=0, description="seconds to connect to an instance")
+    gateway_retries: int = Field(
+        default=2, ge=0, description="further instances an idempotent request may be tried on after a failure"
+    )
+    gateway_health_interval: float = Field(default=5.0, gt=0, description="seconds between active health checks")
+    gateway_health_timeout: float = Field(default=2.0, gt=0, description="seconds a health check may take")
+    gateway_healthy_threshold: int = Field(
+        default=2, ge=1, description="consecutive passed checks that put an instance back in rotation"
+    )
+    gateway_unhealthy_threshold: int = Field(
+        default=2, ge=1, description="consecutive failed checks that take an instance out of rotation"
+    )
+    gateway_eject_after: int = Field(
+        default=5, ge=1, description="consecutive connection failures or 5xx answers that eject an instance"
+    )
+    gateway_breaker_failures: int = Field(
+        default=5, ge=1, description="consecutive failures that open an instance's circuit breaker"
+    )
+    gateway_breaker_reset_seconds: float = Field(
+        default=10.0, gt=0, description="seconds an open breaker waits before letting one trial request through"
+    )
+    gateway_rate_limits: tuple[RateLimitRule, ...] = Field(
+        default=DEFAULT_RATE_LIMITS, description="rate-limit policies, first match wins (see the README)"
+    )
+    gateway_rate_limit_storage: Literal["memory", "redis"] | None = Field(
+        default=None,
+        description="where rate-limit counters live; unset: in memory with the in-process transport (all-in-one), "
+        "else in Redis",
+    )
+    gateway_rate_limit_prefix: str = Field(
+        default="kairos:ratelimit", min_length=1, description="prefix of the rate-limit keys in Redis"
+    )
+    gateway_rate_limit_dry_run: bool = Field(
+        default=False, description="log requests over a limit instead of refusing them"
+    )
+    gateway_cors_origins: tuple[str, ...] = Field(
+        default=(), description='origins allowed to call the API from a browser, JSON: ["https://app.example"]'
+    )
+    gateway_content_security_policy: str = Field(
+        default="frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
+        description="Content-Security-Policy added to every HTML response of the gateway",
     )
 
     @model_validator(mode="after")
@@ -118,8 +202,21 @@ class Settings(BaseSettings):
 
     @field_validator("service_urls", mode="before")
     @classmethod
-    def _no_none(cls, value: Any) -> Any:
-        return value or {}
+    def _instances(cls, value: Any) -> Any:
+        """A single URL is one instance; a list is several (backwards compatible with ``{"chat": "http://…"}``)."""
+        if not value:
+            return {}
+        if isinstance(value, dict):
+            return {service: (urls,) if isinstance(urls, str) else urls for service, urls in value.items()}
+        return value
+
+    @field_validator("service_urls")
+    @classmethod
+    def _at_least_one_instance(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        empty = sorted(service for service, urls in value.items() if not urls)
+        if empty:
+            raise ValueError(f"no instance URL for {', '.join(empty)}")
+        return value
 
     def default_port(self, service: str) -> int:
         return self.base_port + SERVICES.index(service)
@@ -128,7 +225,11 @@ class Settings(BaseSettings):
         return self.port if self.port is not None else self.default_port(service)
 
     def service_url(self, service: str) -> str:
-        return self.service_urls.get(service, f"http://127.0.0.1:{self.default_port(service)}")
+        return self.service_instances(service)[0]
+
+    def service_instances(self, service: str) -> tuple[str, ...]:
+        """The URLs of every instance of ``service``: configured, else the one on this machine's default port."""
+        return self.service_urls.get(service) or (f"http://127.0.0.1:{self.default_port(service)}",)
 
     @property
     def jwks_url(self) -> str:
