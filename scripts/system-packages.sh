@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   rabbitmq-server   # rabbitmqctl: tests create and drop their own vhosts and cut broker connections
+  chromium          # the web app's browser tests: Playwright drives /usr/bin/chromium (no browser download)
 )
 
 missing=()

@@ -1,0 +1,60 @@
+"""The web app in a real browser against the all-in-one shape: Playwright (web/e2e) drives Debian's Chromium.
+
+The backend starts as `make run` starts it (its own data directory and ports); the browser tests sign in as
+the demo patient through identity, request and cancel an appointment, check accessibility with axe-core and
+save screenshots of the main pages to test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.processes import ROOT, KairosProcess, free_base_port
+
+pytestmark = pytest.mark.e2e
+
+WEB = ROOT / "web"
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+PLAYWRIGHT = WEB / "node_modules" / ".bin" / "playwright"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_a_patient_uses_the_web_app_in_a_browser(tmp_path: Path) -> None:
+    for needed, how in (
+        (WEB / "dist" / "index.html", "make web"),
+        (PLAYWRIGHT, "make web"),
+        (CHROMIUM, "bash scripts/system-packages.sh"),
+    ):
+        assert needed.exists(), f"{needed} is missing: run `{how}` (make test does)"
+    base_port = free_base_port()
+    gateway = f"http://127.0.0.1:{base_port}"
+    env = {
+        "KAIROS_DATA_DIR": str(tmp_path / "data"),
+        "KAIROS_BASE_PORT": str(base_port),  # the demo web client's redirect URIs follow it
+        "KAIROS_LOG_LEVEL": "WARNING",
+        "KAIROS_DATABASE_URL": "",
+        "KAIROS_TRANSPORT": "",
+    }
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    kairos = KairosProcess(["run"], env, tmp_path / "kairos.log").start()
+    try:
+        kairos.wait_ready(f"{gateway}/health/ready")
+        browser = subprocess.run(
+            [str(PLAYWRIGHT), "test"],
+            cwd=WEB,
+            env={**kairos.env, "KAIROS_WEB_URL": gateway, "KAIROS_ARTIFACTS": str(ARTIFACTS), "CI": "1"},
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        assert kairos.interrupt() == 0  # Ctrl-C: the embedded PostgreSQL stops with it
+    finally:
+        kairos.kill()
+    assert browser.returncode == 0, f"{browser.stdout}\n{browser.stderr}\n--- kairos log ---\n{kairos.log_tail()}"
+    screenshots = {path.stem for path in ARTIFACTS.glob("*.png")}
+    assert {"01-landing", "02-identity-sign-in", "03-signed-in", "05-appointment"} <= screenshots

@@ -1,0 +1,133 @@
+import { PATIENT, expect, expectAccessible, screenshot, signIn, storedUser, test } from "./support";
+
+/**
+ * A weekday morning one to four weeks ahead, as a datetime-local input takes it: inside any practice's
+ * usual hours and booking horizon, and random, so that a run against a long-lived backend (`make run`)
+ * does not find the time taken by an earlier run.
+ */
+function someFutureTime(): string {
+  const day = new Date(Date.now() + (7 + Math.floor(Math.random() * 21)) * 24 * 3600 * 1000);
+  while (day.getDay() === 0 || day.getDay() === 6) day.setDate(day.getDate() + 1);
+  const pad = (value: number) => String(value).padStart(2, "0");
+  const time = `${pad(9 + Math.floor(Math.random() * 3))}:${pad(20 * Math.floor(Math.random() * 3))}`;
+  return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}T${time}`;
+}
+
+test("the landing page offers sign-in, in English or French, and is accessible", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Appointments without the phone calls");
+  await expect(page.getByRole("main").getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expectAccessible(page);
+  await screenshot(page, "01-landing");
+
+  await page.getByLabel("Language").selectOption("fr");
+  await expect(page.getByRole("main").getByRole("button", { name: "Se connecter" })).toBeVisible();
+  await expect(page.locator("html")).toHaveAttribute("lang", "fr");
+  await page.reload();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Des rendez-vous sans coups de fil");
+  await page.getByLabel("Langue").selectOption("en");
+  await expect(page.getByRole("main").getByRole("button", { name: "Sign in" })).toBeVisible();
+});
+
+test("a deep link to an unknown page shows the app's own not-found page", async ({ page }) => {
+  await page.goto("/no/such/page");
+  await expect(page.getByRole("heading", { level: 1, name: "Page not found" })).toBeVisible();
+});
+
+test("a patient signs in, requests an appointment, follows it, cancels it and signs out", async ({ page }) => {
+  await page.goto("/");
+  await page.getByRole("main").getByRole("button", { name: "Sign in" }).click();
+
+  // Identity's sign-in page, reached through the authorization request (code + PKCE).
+  await expect(page).toHaveURL(/\/api\/v1\/identity\/sign-in/);
+  await expect(page.getByLabel("E-mail address")).toBeVisible();
+  await expectAccessible(page);
+  await screenshot(page, "02-identity-sign-in");
+  await page.getByLabel("E-mail address").fill(PATIENT.email);
+  await page.getByLabel("Password").fill(PATIENT.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+
+  await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${PATIENT.name}` })).toBeVisible();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole("list", { name: "Roles" })).toHaveText("Patient");
+  await expect(page.getByText(PATIENT.email)).toBeVisible();
+  await expectAccessible(page);
+  await screenshot(page, "03-signed-in");
+
+  await page.getByRole("main").getByRole("link", { name: "Request an appointment" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Request an appointment" })).toBeVisible();
+  await page.getByLabel("Professional").selectOption({ label: "Dr. Mira Haddad — Medical practice" });
+  await page.getByLabel("Type of appointment").selectOption({ label: "Consultation (20 minutes)" });
+
+  // Nothing sent without the practice's required question: the field says so.
+  await page.getByRole("button", { name: "Send the request" }).click();
+  await expect(page.getByLabel(/Date and time/)).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByLabel(/Reason for the visit/)).toHaveAttribute("aria-invalid", "true");
+
+  await page.getByLabel("Date and time").fill(someFutureTime());
+  await page.getByLabel(/Reason for the visit/).fill("A cough that will not go away");
+  await page.getByLabel(/First visit to this practice/).check();
+  await page.getByLabel("Message to the practice").fill("Mornings suit me best.");
+  await expectAccessible(page);
+  await screenshot(page, "04-request-form");
+  await page.getByRole("button", { name: "Send the request" }).click();
+
+  await expect(page).toHaveURL(/\/appointments\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole("status").filter({ hasText: "Your request was sent." })).toBeVisible();
+  await expect(page.getByTestId("appointment-status")).toHaveText("Requested, waiting for the practice");
+  await expect(page.getByText("Dr. Mira Haddad")).toBeVisible();
+  await expect(page.getByRole("listitem").filter({ hasText: /^Requested by you/ })).toHaveCount(1);
+  await expectAccessible(page);
+  await screenshot(page, "05-appointment");
+
+  // On a phone: one column, nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await expectAccessible(page);
+  await screenshot(page, "05-appointment-phone");
+  await page.setViewportSize({ width: 1280, height: 720 });
+
+  // A reload is a deep link: the gateway serves the app, the session survives in this tab.
+  await page.reload();
+  await expect(page.getByTestId("appointment-status")).toHaveText("Requested, waiting for the practice");
+
+  await page.getByRole("button", { name: "Cancel the appointment" }).click();
+  await expect(page.getByLabel("Reason for cancelling")).toHaveAttribute("aria-invalid", "true");
+  await page.getByLabel("Reason for cancelling").fill("I feel better");
+  await page.getByRole("button", { name: "Cancel the appointment" }).click();
+  await expect(page.getByTestId("appointment-status")).toHaveText("Cancelled");
+  await expect(page.getByRole("listitem").filter({ hasText: /^Cancelled by you/ })).toContainText("I feel better");
+  await screenshot(page, "06-cancelled");
+
+  // RP-initiated logout: to identity's end-session endpoint, and back to the app's home page.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL((url) => url.pathname === "/");
+  await expect(page.getByRole("main").getByRole("button", { name: "Sign in" })).toBeVisible();
+  expect(await storedUser(page)).toBeNull();
+  // The identity session ended too: signing in again asks for the password.
+  await page.getByRole("main").getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByLabel("Password")).toBeVisible();
+});
+
+test("the access token is renewed with the refresh token before it expires", async ({ page }) => {
+  await page.clock.install();
+  await page.goto("/");
+  await signIn(page);
+  const first = await storedUser(page);
+  expect(first?.refresh_token).toBeTruthy();
+
+  // Access tokens live ten minutes; oidc-client-ts renews one a minute before it expires.
+  await page.clock.fastForward("09:10");
+  await expect.poll(async () => (await storedUser(page))?.access_token).not.toBe(first?.access_token);
+  await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${PATIENT.name}` })).toBeVisible();
+});
+
+test("a problem from the server is shown with its title and detail", async ({ page, consoleErrors }) => {
+  consoleErrors.expect(/status of 404/);
+  await page.goto("/");
+  await signIn(page);
+  await page.goto("/appointments/0192f000-0000-7000-8000-000000000000");
+  await expect(page.getByRole("alert")).toContainText("Not Found");
+  await expect(page.getByRole("alert")).toContainText("appointment 0192f000-0000-7000-8000-000000000000");
+  await expect(page.getByRole("button", { name: "Try again" })).toBeVisible();
+});
