@@ -12,11 +12,8 @@ import pytest
 
 from kairos.contracts.demo import HARBOUR_MEDICAL_PRACTICE, LINDQVIST_RAO_LAW
 from kairos.platform.config import Settings
-from kairos.platform.db.engine import database_url
-from kairos.platform.events.inprocess import InProcessTransport
-from kairos.platform.runtime import ServiceRuntime
 from kairos.platform.testing.issuer import TestIssuer
-from kairos.services import definition
+from tests.integration.appointments.conftest import appointments_service
 
 pytestmark = pytest.mark.integration
 
@@ -48,15 +45,7 @@ class Demo:
 
 @pytest.fixture(scope="module")
 async def demo(base_settings: Settings, issuer: TestIssuer) -> AsyncIterator[Demo]:
-    settings = base_settings.model_copy(update={"database_prefix": f"{base_settings.database_prefix}domains_"})
-    runtime = ServiceRuntime(
-        definition("appointments"),
-        settings=settings,
-        database_url=database_url(settings, "appointments"),
-        transport=InProcessTransport(),
-    )
-    await runtime.migrate()
-    assert await runtime.seed_demo()
+    runtime = await appointments_service(base_settings, name="domains", demo=True)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.app), base_url="http://a") as client:
         yield Demo(client, issuer)
     await runtime.stop()

@@ -18,12 +18,9 @@ from sqlalchemy import text
 from kairos.appointments.fhir_mapping import ANSWERS_EXTENSION, APPOINTMENT_TYPE_SYSTEM, DECLINE_REASON_EXTENSION
 from kairos.contracts.demo import HARBOUR_MEDICAL_PRACTICE, LINDQVIST_RAO_LAW
 from kairos.platform.config import Settings
-from kairos.platform.db.engine import database_url
-from kairos.platform.events.inprocess import InProcessTransport
-from kairos.platform.runtime import ServiceRuntime
 from kairos.platform.testing.issuer import TestIssuer
-from kairos.services import definition
 from tests.fhir_r4 import assert_valid_r4
+from tests.integration.appointments.conftest import appointments_service
 
 pytestmark = pytest.mark.integration
 
@@ -143,15 +140,7 @@ def issue(response: httpx.Response) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 async def fhir(base_settings: Settings, issuer: TestIssuer) -> AsyncIterator[Fhir]:
-    settings = base_settings.model_copy(update={"database_prefix": f"{base_settings.database_prefix}fhir_"})
-    runtime = ServiceRuntime(
-        definition("appointments"),
-        settings=settings,
-        database_url=database_url(settings, "appointments"),
-        transport=InProcessTransport(),
-    )
-    await runtime.migrate()
-    assert await runtime.seed_demo()
+    runtime = await appointments_service(base_settings, name="fhir", demo=True)
     # These tests are about the FHIR mapping, at fixed dates: without working hours a resource takes a
     # request at any free time (availability is tested in test_domains.py).
     async with runtime.engine.begin() as connection:

@@ -18,12 +18,10 @@ import pytest
 from sqlalchemy import text
 
 from kairos.platform.config import Settings
-from kairos.platform.db.engine import database_url
-from kairos.platform.events.inprocess import InProcessTransport
 from kairos.platform.runtime import ServiceRuntime
 from kairos.platform.testing.issuer import TestIssuer
-from kairos.services import definition
 from tests.conftest import POSTGRES_URL
+from tests.integration.appointments.conftest import appointments_service
 
 pytestmark = pytest.mark.integration
 
@@ -70,14 +68,7 @@ class Api:
 
 @pytest.fixture(scope="module")
 async def api(base_settings: Settings, issuer: TestIssuer) -> AsyncIterator[Api]:
-    settings = base_settings.model_copy(update={"database_prefix": f"{base_settings.database_prefix}appt_"})
-    runtime = ServiceRuntime(
-        definition("appointments"),
-        settings=settings,
-        database_url=database_url(settings, "appointments"),
-        transport=InProcessTransport(),
-    )
-    await runtime.migrate()
+    runtime = await appointments_service(base_settings, name="appt")
     transport = httpx.ASGITransport(app=runtime.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://appointments") as client:
         admin = issuer.token(sub="admin-1", roles=["domain_admin"], org=str(PRACTICE))
