@@ -52,11 +52,15 @@ class WebApp(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         try:
-            return await super().get_response(path, scope)
+            response = await super().get_response(path, scope)
         except HTTPException as error:
             if error.status_code != 404 or not _is_page(scope["path"]):
                 raise
-            return await super().get_response("index.html", scope)
+            response = await super().get_response("index.html", scope)
+        if _is_page(scope["path"]):
+            # The page names the current build's hashed assets: always check it again after a deploy.
+            response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def _is_page(path: str) -> bool:

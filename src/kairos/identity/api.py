@@ -267,7 +267,8 @@ async def introspect(request: Request, identity: State) -> Response:
     return _response(result, extra=NO_STORE)
 
 
-@router.api_route("/userinfo", methods=["GET", "POST"])
+@router.get("/userinfo", operation_id="userinfo_get")
+@router.post("/userinfo", operation_id="userinfo_post")
 async def userinfo(request: Request, identity: State) -> dict[str, Any]:
     """The signed-in user's claims, as the access token's scope allows (OIDC Core §5.3)."""
     token_value = bearer_token(request)

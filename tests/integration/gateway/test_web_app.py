@@ -36,12 +36,14 @@ async def test_a_page_path_gets_the_app(client: httpx.AsyncClient, path: str) ->
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert response.text == INDEX
+    assert response.headers["cache-control"] == "no-cache"  # a new build is picked up at once
 
 
 async def test_files_are_served_as_they_are(client: httpx.AsyncClient) -> None:
     response = await client.get("/assets/app.js")
     assert response.status_code == 200
     assert response.text == "console.log('kairos')"
+    assert "cache-control" not in response.headers
 
 
 @pytest.mark.parametrize("path", ["/assets/missing.js", "/favicon.ico", "/api/v1/nowhere/things"])
