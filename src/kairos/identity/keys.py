@@ -6,6 +6,7 @@ rotation never invalidates a token in flight. Private keys are held decrypted on
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from joserfc.jwk import RSAKey
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +37,18 @@ class SigningKey:
     public_jwk: dict[str, Any]
     private_pem: bytes
     retired_at: datetime | None
+
+    @functools.cached_property
+    def private_key(self) -> rsa.RSAPrivateKey:
+        """Parsed once: loading a PEM re-checks the RSA key, ~50 ms, which capped tokens at ~17/s."""
+        loaded = serialization.load_pem_private_key(self.private_pem, password=None)
+        assert isinstance(loaded, rsa.RSAPrivateKey)
+        return loaded
+
+    @functools.cached_property
+    def jose_key(self) -> RSAKey:
+        """The same key for Authlib's ID tokens (joserfc), imported once."""
+        return RSAKey.import_key(self.private_pem)
 
 
 class SigningKeys:

@@ -505,7 +505,7 @@ class KairosOpenIDCode(OpenIDCode):  # type: ignore[misc]
         self._server = server
 
     def resolve_client_private_key(self, client: Client) -> RSAKey:
-        return RSAKey.import_key(self._server.keys.current.private_pem)
+        return self._server.keys.current.jose_key
 
     def get_client_algorithm(self, client: Client) -> str:
         return self._server.keys.current.algorithm
@@ -709,7 +709,7 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
             if user.organisation_id is not None:
                 claims["org"] = str(user.organisation_id)
         access_token = jwt.encode(
-            claims, key.private_pem, algorithm=key.algorithm, headers={"kid": key.kid, "typ": "at+jwt"}
+            claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid, "typ": "at+jwt"}
         )
         token: dict[str, Any] = {
             "token_type": "Bearer",

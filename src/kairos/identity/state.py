@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import jwt
 import structlog
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.pool import NullPool
 
 from kairos.identity.domain.throttling import ThrottlePolicy
 from kairos.identity.keys import SigningKeys
@@ -91,7 +90,10 @@ class IdentityState:
 def create_state(runtime: ServiceRuntime) -> IdentityState:
     keys = SigningKeys()
     issuer = runtime.settings.auth_issuer.rstrip("/")
-    sync_engine = create_engine(runtime.database_url.set(drivername="postgresql+psycopg"), poolclass=NullPool)
+    # A pool, not a connection per grant: opening one cost more than the grant itself (226/s against 7,700/s).
+    sync_engine = create_engine(
+        runtime.database_url.set(drivername="postgresql+psycopg"), pool_size=5, max_overflow=5, pool_pre_ping=True
+    )
     server = OAuthServer(engine=sync_engine, keys=keys, issuer=issuer, audience=runtime.settings.auth_audience)
     verifier = TokenVerifier(
         issuer=issuer,
