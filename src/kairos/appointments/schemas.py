@@ -11,13 +11,10 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from kairos.appointments.domain.appointment import Appointment, AppointmentEvent
 from kairos.appointments.domain.availability import DaysOff, ExtraHours, RecurringPeriod, Schedule
 from kairos.appointments.domain.configuration import (
-    AppointmentTypeSettings,
-    CancellationPolicy,
     DomainConfiguration,
-    Terminology,
 )
 from kairos.appointments.domain.slots import Slot
-from kairos.appointments.repository import Resource, encode_event
+from kairos.appointments.repository import Resource, decode_configuration, encode_configuration, encode_event
 
 
 class ResourceCreate(BaseModel):
@@ -174,38 +171,8 @@ class DomainWrite(BaseModel):
     cancellation: CancellationModel = Field(default_factory=CancellationModel)
 
     def to_domain(self, name: str) -> DomainConfiguration:
-        return DomainConfiguration(
-            name=name,
-            label=self.label,
-            terminology=Terminology(client=self.terminology.client, professional=self.terminology.professional),
-            appointment_types=tuple(
-                AppointmentTypeSettings(
-                    code=kind.code,
-                    label=kind.label,
-                    duration=timedelta(minutes=kind.duration_minutes),
-                    buffer_before=timedelta(minutes=kind.buffer_before_minutes),
-                    buffer_after=timedelta(minutes=kind.buffer_after_minutes),
-                    needs_approval=kind.needs_approval,
-                    capacity=kind.capacity,
-                    minimum_notice=timedelta(minutes=kind.minimum_notice_minutes),
-                    booking_horizon=None
-                    if kind.booking_horizon_days is None
-                    else timedelta(days=kind.booking_horizon_days),
-                    daily_limit=kind.daily_limit,
-                    weekly_limit=kind.weekly_limit,
-                    start_every=None
-                    if kind.start_every_minutes is None
-                    else timedelta(minutes=kind.start_every_minutes),
-                )
-                for kind in self.appointment_types
-            ),
-            form_schema=self.form_schema,
-            reason_codes=tuple(self.reason_codes),
-            cancellation=CancellationPolicy(
-                cutoff=timedelta(hours=self.cancellation.cutoff_hours),
-                reason_required=self.cancellation.reason_required,
-            ),
-        )
+        # The stored form and this one share their field names: one codec serves both.
+        return decode_configuration({**self.model_dump(), "name": name})
 
 
 class DomainRead(DomainWrite):
@@ -214,39 +181,7 @@ class DomainRead(DomainWrite):
 
     @classmethod
     def from_domain(cls, configuration: DomainConfiguration, version: int) -> DomainRead:
-        return cls(
-            name=configuration.name,
-            version=version,
-            label=configuration.label,
-            terminology=TerminologyModel(
-                client=configuration.terminology.client, professional=configuration.terminology.professional
-            ),
-            appointment_types=[
-                AppointmentTypeModel(
-                    code=kind.code,
-                    label=kind.label,
-                    duration_minutes=int(kind.duration.total_seconds() // 60),
-                    buffer_before_minutes=int(kind.buffer_before.total_seconds() // 60),
-                    buffer_after_minutes=int(kind.buffer_after.total_seconds() // 60),
-                    needs_approval=kind.needs_approval,
-                    capacity=kind.capacity,
-                    minimum_notice_minutes=int(kind.minimum_notice.total_seconds() // 60),
-                    booking_horizon_days=None if kind.booking_horizon is None else kind.booking_horizon.days,
-                    daily_limit=kind.daily_limit,
-                    weekly_limit=kind.weekly_limit,
-                    start_every_minutes=None
-                    if kind.start_every is None
-                    else int(kind.start_every.total_seconds() // 60),
-                )
-                for kind in configuration.appointment_types
-            ],
-            form_schema=configuration.form_schema,
-            reason_codes=list(configuration.reason_codes),
-            cancellation=CancellationModel(
-                cutoff_hours=configuration.cancellation.cutoff.total_seconds() / 3600,
-                reason_required=configuration.cancellation.reason_required,
-            ),
-        )
+        return cls.model_validate({**encode_configuration(configuration), "version": version})
 
 
 class RecurringPeriodModel(BaseModel):
