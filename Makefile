@@ -43,12 +43,13 @@ $(WEB_INSTALLED): web/package-lock.json
 web: $(WEB_INSTALLED)
 	cd web && npm run --silent build -- --logLevel warn
 
-# Formatting, the generated API types against the backend's OpenAPI documents, component tests.
+# Formatting, the generated API types against the backend's OpenAPI documents, component tests, ESLint.
 # (The browser tests run with the e2e suite: tests/e2e/test_web_app.py.)
 web-test: web setup
 	cd web && npm run --silent format:check
 	cd web && UV=$(abspath $(UV)) npm run --silent generate:check
 	cd web && npm test --silent -- --reporter=dot
+	cd web && npm run --silent lint
 
 run: setup web
 	$(UV) run kairos run all-in-one

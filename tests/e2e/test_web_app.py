@@ -1,8 +1,9 @@
 """The web app in a real browser against the all-in-one shape: Playwright (web/e2e) drives Debian's Chromium.
 
 The backend starts as `make run` starts it (its own data directory and ports); the browser tests sign in as
-the demo patient through identity, request and cancel an appointment, check accessibility with axe-core and
-save screenshots of the main pages to test-artifacts/web/.
+the demo patient through identity, find a professional and a free time, request and cancel an appointment,
+and as the demo professional (with the TOTP second factor) change a working week; they check accessibility
+with axe-core and save screenshots of the main pages to test-artifacts/web/.
 """
 
 from __future__ import annotations
@@ -57,4 +58,13 @@ def test_a_patient_uses_the_web_app_in_a_browser(tmp_path: Path) -> None:
         kairos.kill()
     assert browser.returncode == 0, f"{browser.stdout}\n{browser.stderr}\n--- kairos log ---\n{kairos.log_tail()}"
     screenshots = {path.stem for path in ARTIFACTS.glob("*.png")}
-    assert {"01-landing", "02-identity-sign-in", "03-signed-in", "05-appointment"} <= screenshots
+    assert {
+        "01-landing",
+        "02-identity-sign-in",
+        "03-signed-in",
+        "04-find-professional",
+        "05-request-form",
+        "06-appointment",
+        "07-cancelled",
+        "08-availability",
+    } <= screenshots

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
+from kairos.appointments.settings import AppointmentsSettings
 from kairos.identity.settings import IdentitySettings
 from kairos.platform.config import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 NOT_FIELDS = {"KAIROS_SECRETS_DIR"}  # read by load_settings itself
 # The platform's settings and each service's own (a prefix of their own).
-SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (Settings, IdentitySettings)
+SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (Settings, AppointmentsSettings, IdentitySettings)
 
 
 def documented_variables() -> set[str]:

@@ -1,18 +1,5 @@
 import { PATIENT, expect, expectAccessible, screenshot, signIn, storedUser, test } from "./support";
 
-/**
- * A weekday morning one to four weeks ahead, as a datetime-local input takes it: inside any practice's
- * usual hours and booking horizon, and random, so that a run against a long-lived backend (`make run`)
- * does not find the time taken by an earlier run.
- */
-function someFutureTime(): string {
-  const day = new Date(Date.now() + (7 + Math.floor(Math.random() * 21)) * 24 * 3600 * 1000);
-  while (day.getDay() === 0 || day.getDay() === 6) day.setDate(day.getDate() + 1);
-  const pad = (value: number) => String(value).padStart(2, "0");
-  const time = `${pad(9 + Math.floor(Math.random() * 3))}:${pad(20 * Math.floor(Math.random() * 3))}`;
-  return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}T${time}`;
-}
-
 test("the landing page offers sign-in, in English or French, and is accessible", async ({ page }) => {
   await page.goto("/");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Appointments without the phone calls");
@@ -54,22 +41,43 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
   await expectAccessible(page);
   await screenshot(page, "03-signed-in");
 
-  await page.getByRole("main").getByRole("link", { name: "Request an appointment" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "Request an appointment" })).toBeVisible();
-  await page.getByLabel("Professional").selectOption({ label: "Dr. Mira Haddad — Medical practice" });
-  await page.getByLabel("Type of appointment").selectOption({ label: "Consultation (20 minutes)" });
+  // Find the professional by name, then one of their free times.
+  await page.getByRole("main").getByRole("link", { name: "Find a professional" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Find a professional" })).toBeVisible();
+  await page.getByLabel("Field").selectOption({ label: "Medical practice" });
+  await page.getByRole("searchbox", { name: "Name" }).fill("haddad");
+  await expect(page.getByRole("list", { name: "Professionals" }).getByRole("listitem")).toHaveCount(1);
+  await expectAccessible(page);
+  await screenshot(page, "04-find-professional");
+  await page.getByRole("link", { name: "See free times — Dr. Mira Haddad" }).click();
 
-  // Nothing sent without the practice's required question: the field says so.
+  await expect(page.getByRole("heading", { level: 1, name: "Request an appointment" })).toBeVisible();
+  await expect(page.getByLabel("Professional")).toHaveValue(/[0-9a-f-]{36}/);
+  await page.getByLabel("Type of appointment").selectOption({ label: "Consultation (20 minutes)" });
+  const times = page.getByRole("group", { name: "Free times" });
+  await expect(times.getByText(/^Week of /)).toBeVisible();
+
+  // Nothing sent without a time and the practice's required question: each says so.
   await page.getByRole("button", { name: "Send the request" }).click();
-  await expect(page.getByLabel(/Date and time/)).toHaveAttribute("aria-invalid", "true");
+  await expect(times).toBeFocused();
+  await expect(times.getByText("This field is required.")).toBeVisible();
   await expect(page.getByLabel(/Reason for the visit/)).toHaveAttribute("aria-invalid", "true");
 
-  await page.getByLabel("Date and time").fill(someFutureTime());
+  // Two weeks ahead: past the cancellation cut-off and any notice, so the flow can cancel it after.
+  await times.getByRole("button", { name: "Next week" }).click();
+  await times.getByRole("button", { name: "Next week" }).click();
+  await expect(times.getByRole("radio").first()).toBeVisible();
+  // A random one of the free times, so that a run against a long-lived backend finds it free.
+  const count = await times.getByRole("radio").count();
+  await times
+    .getByRole("radio")
+    .nth(Math.floor(Math.random() * count))
+    .check();
   await page.getByLabel(/Reason for the visit/).fill("A cough that will not go away");
   await page.getByLabel(/First visit to this practice/).check();
   await page.getByLabel("Message to the practice").fill("Mornings suit me best.");
   await expectAccessible(page);
-  await screenshot(page, "04-request-form");
+  await screenshot(page, "05-request-form");
   await page.getByRole("button", { name: "Send the request" }).click();
 
   await expect(page).toHaveURL(/\/appointments\/[0-9a-f-]{36}$/);
@@ -78,13 +86,13 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
   await expect(page.getByText("Dr. Mira Haddad")).toBeVisible();
   await expect(page.getByRole("listitem").filter({ hasText: /^Requested by you/ })).toHaveCount(1);
   await expectAccessible(page);
-  await screenshot(page, "05-appointment");
+  await screenshot(page, "06-appointment");
 
   // On a phone: one column, nothing wider than the screen.
   await page.setViewportSize({ width: 390, height: 844 });
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await expectAccessible(page);
-  await screenshot(page, "05-appointment-phone");
+  await screenshot(page, "06-appointment-phone");
   await page.setViewportSize({ width: 1280, height: 720 });
 
   // A reload is a deep link: the gateway serves the app, the session survives in this tab.
@@ -97,7 +105,7 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
   await page.getByRole("button", { name: "Cancel the appointment" }).click();
   await expect(page.getByTestId("appointment-status")).toHaveText("Cancelled");
   await expect(page.getByRole("listitem").filter({ hasText: /^Cancelled by you/ })).toContainText("I feel better");
-  await screenshot(page, "06-cancelled");
+  await screenshot(page, "07-cancelled");
 
   // RP-initiated logout: to identity's end-session endpoint, and back to the app's home page.
   await page.getByRole("button", { name: "Sign out" }).click();

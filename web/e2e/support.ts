@@ -73,9 +73,14 @@ export async function signIn(page: Page, account = PATIENT) {
 }
 
 /** The session oidc-client-ts keeps for this tab (sessionStorage), as the app sees it. */
-export async function storedUser(page: Page): Promise<{ access_token: string; refresh_token?: string } | null> {
+export async function storedUser(page: Page): Promise<StoredUser | null> {
   return page.evaluate(() => {
     const key = Object.keys(sessionStorage).find((name) => name.startsWith("oidc.user:"));
-    return key ? JSON.parse(sessionStorage.getItem(key) ?? "null") : null;
+    return key ? (JSON.parse(sessionStorage.getItem(key) ?? "null") as StoredUser | null) : null;
   });
+}
+
+interface StoredUser {
+  access_token: string;
+  refresh_token?: string;
 }

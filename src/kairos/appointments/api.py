@@ -102,6 +102,7 @@ async def request_appointment(body: AppointmentCreate, uow: Uow, me: CurrentPrin
             ends_at=body.ends_at,
             message=body.message,
             answers=body.answers,
+            hold_id=body.hold_id,
         )
     except TimeTaken as taken:
         nearest = await service.nearest_free_slots(

@@ -1,15 +1,37 @@
 """Builds the appointments service from platform parts."""
 
+import asyncio
+
 from fastapi import FastAPI
 
-from kairos.appointments import fhir
+from kairos.appointments import calendars, directory, fhir, fhir_schedule
 from kairos.appointments.api import router
+from kairos.appointments.calendar_api import router as calendar_router
+from kairos.appointments.calendar_fetch import AddressRefused, CalendarFetchFailed
 from kairos.appointments.demo import load_demo_data
-from kairos.appointments.domain.appointment import IllegalTransition, ReasonRequired
+from kairos.appointments.directory_api import router as directory_router
+from kairos.appointments.domain.appointment import IllegalTransition, NotYet, ReasonRequired
 from kairos.appointments.domain.availability import InvalidAvailability
-from kairos.appointments.domain.configuration import AnswersRejected, InvalidConfiguration, UnknownAppointmentType
+from kairos.appointments.domain.calendars import InvalidCalendar
+from kairos.appointments.domain.configuration import (
+    AnswersRejected,
+    CutoffPassed,
+    InvalidConfiguration,
+    RescheduleLimitReached,
+    UnknownAppointmentType,
+)
+from kairos.appointments.domain.waitlist import InvalidWaitlistEntry
+from kairos.appointments.holds import TooManyHolds
+from kairos.appointments.live import LiveSlots
+from kairos.appointments.live_api import router as live_router
 from kairos.appointments.repository import AppointmentsUnitOfWork, ConcurrentChange, NotFound, TimeTaken
+from kairos.appointments.seats import HoldNotUsable, SeatRefused
 from kairos.appointments.service import Forbidden, MissingEnd, NoSchedule, NotOffered
+from kairos.appointments.settings import AppointmentsSettings
+from kairos.appointments.workflow import MissingTime
+from kairos.appointments.workflow_api import router as workflow_router
+from kairos.platform.aio import cancel_and_wait
+from kairos.platform.db.engine import asyncpg_dsn
 from kairos.platform.http import problems
 from kairos.platform.runtime import ServiceDefinition, ServiceRuntime
 
@@ -28,20 +50,65 @@ problems.register(NotOffered, status=422, slug="not-offered", title="This time i
 problems.register(NoSchedule, status=404, slug="no-schedule", title="No working hours yet")
 problems.register(InvalidAvailability, status=422, slug="invalid-availability", title="Not a valid availability")
 problems.register(MissingEnd, status=422, slug="missing-end", title="The appointment needs an end")
+problems.register(CutoffPassed, status=409, slug="cutoff-passed", title="Too close to the start to change")
+problems.register(
+    RescheduleLimitReached, status=409, slug="reschedule-limit", title="Moved as often as the policy allows"
+)
+problems.register(NotYet, status=409, slug="too-early", title="The appointment has not started")
+problems.register(HoldNotUsable, status=409, slug="hold-not-usable", title="The hold cannot be used")
+problems.register(SeatRefused, status=409, slug="time-taken", title="This time is no longer free")
+problems.register(TooManyHolds, status=409, slug="too-many-holds", title="Too many slots held at once")
+problems.register(MissingTime, status=422, slug="missing-time", title="A new time is needed")
+problems.register(InvalidWaitlistEntry, status=422, slug="invalid-waitlist-entry", title="Not a valid waitlist entry")
+problems.register(InvalidCalendar, status=422, slug="invalid-calendar", title="Not a readable iCalendar object")
+problems.register(CalendarFetchFailed, status=422, slug="calendar-unreachable", title="The calendar could not be read")
+problems.register(
+    AddressRefused, status=422, slug="calendar-address-refused", title="The calendar's address is not allowed"
+)
 
 
-def mount_fhir(app: FastAPI, runtime: ServiceRuntime) -> None:
-    """The FHIR R4 facade lives at /fhir/R4, beside (not under) /api/v1/appointments, where FHIR clients look."""
+STREAMS_GRACE_SECONDS = 5
+
+
+def configure(app: FastAPI, runtime: ServiceRuntime) -> None:
+    """The FHIR R4 facade lives at /fhir/R4, beside (not under) /api/v1/appointments, where FHIR clients look.
+    Schedule and Slot come first: the facade's own router ends with a catch-all for what it does not offer."""
+    app.include_router(fhir_schedule.router)
     app.include_router(fhir.router)
+    app.state.fhir_routers = [fhir_schedule.router, fhir.router]
+    app.state.appointments_settings = AppointmentsSettings()  # read now, when the service is built
+    app.state.live_slots = LiveSlots(asyncpg_dsn(runtime.database_url))
+    app.state.background = []
+    # Served alone (distributed shape), a stop cancels requests still running after a few seconds: an open
+    # slot stream (Server-Sent Events) must not hold the process (see kairos.platform.serve).
+    app.state.server_options = {"timeout_graceful_shutdown": STREAMS_GRACE_SECONDS}
+
+
+async def start(runtime: ServiceRuntime) -> None:
+    state = runtime.app.state
+    await state.live_slots.start()
+    refreshing = calendars.refresh_periodically(runtime.unit_of_work, state.appointments_settings)  # type: ignore[arg-type]
+    state.background.append(asyncio.create_task(refreshing, name="appointments-calendar-refresh"))
+
+
+async def stop(runtime: ServiceRuntime) -> None:
+    state = runtime.app.state
+    await cancel_and_wait(state.background)
+    state.background.clear()
+    await state.live_slots.stop()
 
 
 definition = ServiceDefinition(
     name="appointments",
     title="Appointments",
     description="Domains, schedules, free slots, requests and decisions, and each appointment's history.",
-    routers=[router],
+    # The calendar routes come first: /appointments/{id}.ics must not be taken for an appointment id.
+    routers=[calendar_router, router, workflow_router, directory_router, live_router],
+    handlers=directory.handlers,
     unit_of_work=AppointmentsUnitOfWork,
     migrations="kairos.appointments:migrations",
     seed_demo=load_demo_data,
-    configure_app=mount_fhir,
+    configure_app=configure,
+    on_start=start,
+    on_stop=stop,
 )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
+from kairos.appointments.directory import seed_professional
 from kairos.appointments.domain.availability import RecurringPeriod, Schedule
 from kairos.appointments.domain.configuration import (
     AppointmentTypeSettings,
@@ -12,7 +13,7 @@ from kairos.appointments.domain.configuration import (
     Terminology,
 )
 from kairos.appointments.repository import AppointmentsUnitOfWork, Resource
-from kairos.contracts.demo import HARBOUR_MEDICAL_PRACTICE, LINDQVIST_RAO_LAW
+from kairos.contracts.demo import HARBOUR_DOCTOR, HARBOUR_MEDICAL_PRACTICE, LINDQVIST_LAWYER, LINDQVIST_RAO_LAW
 from kairos.platform.config import Settings
 from kairos.platform.ids import new_id
 
@@ -89,6 +90,15 @@ RESOURCES = (
     (LINDQVIST_RAO_LAW, "Erik Lindqvist", "Europe/Stockholm", "legal"),
 )
 
+# The directory's demo professionals, as identity's "verified" events would list them; the events, when they
+# come, update these rows (same account ids).
+PROFESSIONALS = {
+    "Dr. Mira Haddad": (HARBOUR_DOCTOR, "General practice", ("en", "fr", "ar"), "Harbour Medical Practice, Marseille"),
+    "Erik Lindqvist": (LINDQVIST_LAWYER, "Family law", ("sv", "en"), "Lindqvist & Rao Law, Stockholm"),
+}
+# Long ago, so that any event of identity's about them is newer and wins.
+LISTED_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+
 
 async def load_demo_data(uow: AppointmentsUnitOfWork, settings: Settings) -> None:
     at = uow.clock.now()
@@ -103,10 +113,22 @@ async def load_demo_data(uow: AppointmentsUnitOfWork, settings: Settings) -> Non
                 kind="room" if name.startswith("Treatment") else "professional",
                 display_name=name,
                 zone=zone,
-                user_id=None,
+                user_id=str(PROFESSIONALS[name][0]) if name in PROFESSIONALS else None,
                 domain=domain,
             )
         )
+        if name in PROFESSIONALS:
+            user_id, specialty, languages, location = PROFESSIONALS[name]
+            await seed_professional(
+                uow,
+                user_id=user_id,
+                organisation_id=organisation_id,
+                display_name=name,
+                specialty=specialty,
+                languages=languages,
+                location=location,
+                at=LISTED_SINCE,
+            )
         # Weekdays 09:00-12:30 and 14:00-17:30 in the resource's own zone, from today on.
         await uow.appointments.put_schedule(
             Schedule(

@@ -287,7 +287,9 @@ async def unsupported(request: Request) -> Response:
     allowed = sorted(
         {
             method
-            for route in router.routes
+            # This router's routes and those of the other FHIR routers the app mounts (Schedule, Slot).
+            for fhir_router in getattr(request.app.state, "fhir_routers", [router])
+            for route in fhir_router.routes
             if isinstance(route, APIRoute) and route.name != "unsupported" and route.path_regex.fullmatch(path)
             for method in route.methods or ()
         }

@@ -294,6 +294,71 @@ SCOPE_RULES = (
 )
 
 
+_SCHEDULING_RESOURCES: list[dict[str, Any]] = [
+    {
+        "type": "Schedule",
+        "profile": "http://hl7.org/fhir/StructureDefinition/Schedule",
+        "documentation": (
+            "A bookable resource's working time: the id is the resource's id, the actor its Practitioner, "
+            f"Location or Device; serviceType lists the domain's appointment types ({APPOINTMENT_TYPE_SYSTEM})."
+        ),
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "versioning": "no-version",
+        "searchParam": [
+            {
+                "name": "actor",
+                "definition": "http://hl7.org/fhir/SearchParameter/Schedule-actor",
+                "type": "reference",
+                "documentation": "Practitioner/<id>, Location/<id> or Device/<id> (a bookable resource).",
+            },
+            {
+                "name": "active",
+                "definition": "http://hl7.org/fhir/SearchParameter/Schedule-active",
+                "type": "token",
+                "documentation": "Every schedule here is active.",
+            },
+        ],
+    },
+    {
+        "type": "Slot",
+        "profile": "http://hl7.org/fhir/StructureDefinition/Slot",
+        "documentation": (
+            "Generated, never stored: free slots from the slot engine for each appointment type (serviceType), "
+            "busy and busy-tentative from appointments (never saying whose), busy-unavailable from imported "
+            "calendars. A search covers at most 31 days of start (from now and a week by default)."
+        ),
+        "interaction": [{"code": "search-type"}],
+        "versioning": "no-version",
+        "searchParam": [
+            {
+                "name": "schedule",
+                "definition": "http://hl7.org/fhir/SearchParameter/Slot-schedule",
+                "type": "reference",
+                "documentation": "Schedule/<id>; a comma means any of them.",
+            },
+            {
+                "name": "start",
+                "definition": "http://hl7.org/fhir/SearchParameter/Slot-start",
+                "type": "date",
+                "documentation": "Slot.start, with prefixes ge, gt, lt, le, eq.",
+            },
+            {
+                "name": "status",
+                "definition": "http://hl7.org/fhir/SearchParameter/Slot-status",
+                "type": "token",
+                "documentation": "free, busy, busy-tentative, busy-unavailable.",
+            },
+            {
+                "name": "service-type",
+                "definition": "http://hl7.org/fhir/SearchParameter/Slot-service-type",
+                "type": "token",
+                "documentation": f"An appointment type code ({APPOINTMENT_TYPE_SYSTEM}).",
+            },
+        ],
+    },
+]
+
+
 def capability_statement(*, base: str, issuer: str, software_version: str) -> dict[str, Any]:
     """What this facade implements, exactly: Appointment read/vread/search/create, AppointmentResponse read/create."""
     issuer = issuer.rstrip("/")
@@ -308,8 +373,9 @@ def capability_statement(*, base: str, issuer: str, software_version: str) -> di
         "description": (
             "Appointments of the Kairos appointments service. Creating an Appointment is a request (status "
             "proposed or pending; the domain's workflow decides whether it is booked at once or awaits a "
-            "decision); an AppointmentResponse from the practice approves or declines it. Schedule and Slot "
-            "are not offered yet."
+            "decision); an AppointmentResponse from the practice approves or declines it. A Schedule is a "
+            "bookable resource's working time; Slots are generated from it by the slot engine (free), from "
+            "appointments (busy, busy-tentative) and from imported calendars (busy-unavailable)."
         ),
         "kind": "instance",
         "software": {"name": "Kairos", "version": software_version},
@@ -397,6 +463,7 @@ def capability_statement(*, base: str, issuer: str, software_version: str) -> di
                         "versioning": "no-version",
                         "conditionalCreate": False,
                     },
+                    *_SCHEDULING_RESOURCES,
                 ],
             }
         ],
@@ -408,7 +475,7 @@ SMART_SCOPES = [
     for context in Context
     for resource_type in ("Appointment", "AppointmentResponse", "*")
     for mode in ("read", "write")
-]
+] + [f"{context}/{resource_type}.read" for context in Context for resource_type in ("Schedule", "Slot")]
 
 
 def smart_configuration(*, issuer: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from kairos.appointments.domain.appointment import Appointment
 from kairos.appointments.repository import AppointmentsUnitOfWork, decode_event
 from kairos.appointments.tables import appointment_events, appointments
 
-COMPARED = ("status", "holds_time", "starts_at", "ends_at", "version")
+COMPARED = ("status", "holds_time", "starts_at", "ends_at", "version", "reschedules")
 
 
 @dataclass
@@ -32,6 +32,7 @@ def projected(appointment: Appointment) -> dict[str, Any]:
         "starts_at": appointment.period.starts_at,
         "ends_at": appointment.period.ends_at,
         "version": appointment.version,
+        "reschedules": appointment.reschedules,
     }
 
 

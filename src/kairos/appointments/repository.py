@@ -7,10 +7,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Self
 from uuid import UUID
 
-from asyncpg.exceptions import ExclusionViolationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kairos.appointments.domain.appointment import (
@@ -19,19 +17,32 @@ from kairos.appointments.domain.appointment import (
     AppointmentEvent,
     Period,
     Requested,
+    Status,
 )
-from kairos.appointments.domain.availability import Booking, DaysOff, ExtraHours, RecurringPeriod, Schedule
+from kairos.appointments.domain.availability import (
+    Booking,
+    Busy,
+    DaysOff,
+    ExtraHours,
+    Hold,
+    RecurringPeriod,
+    Schedule,
+)
 from kairos.appointments.domain.configuration import (
     AppointmentTypeSettings,
+    AutoApprovalRule,
     CancellationPolicy,
     DomainConfiguration,
     Terminology,
 )
+from kairos.appointments.seats import SeatRefused, Seats, Terms
 from kairos.appointments.tables import appointment_events, appointments, domains, resources, schedules
+from kairos.platform.clock import Clock
 from kairos.platform.db.uow import UnitOfWork
 from kairos.platform.http.pagination import PageRequest, keyset
 
-NO_BUFFERS = (timedelta(0), timedelta(0))
+# Events that move an appointment to another time.
+_MOVES = ("rescheduled", "proposed")
 
 
 class TimeTaken(Exception):
@@ -58,9 +69,25 @@ class Resource:
     domain: str | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class AppointmentFilter:
+    """Which appointments a listing shows: ``visible`` says whose (the caller's right), the rest narrows."""
+
+    visible_to_patient: str | None = None  # the caller's own appointments …
+    visible_in_organisation: UUID | None = None  # … or those of the organisation it reads for
+    sees_all: bool = False  # operators
+    statuses: tuple[Status, ...] = ()
+    resource_id: UUID | None = None
+    patient: str | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+
+
 class AppointmentRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._session = session
+        self._clock = clock
+        self.seats = Seats(session)
 
     async def resource(self, resource_id: UUID) -> Resource:
         row = (await self._session.execute(select(resources).where(resources.c.id == resource_id))).mappings().first()
@@ -142,23 +169,27 @@ class AppointmentRepository:
             .on_conflict_do_update(index_elements=["resource_id"], set_=values)
         )
 
-    async def bookings(self, resource_id: UUID, *, start: datetime, end: datetime) -> list[Booking]:
-        """Appointments holding the resource's time in a window, as the slot engine sees them."""
-        rows = await self._session.execute(
-            select(
-                appointments.c.starts_at,
-                appointments.c.ends_at,
-                appointments.c.blocked_from,
-                appointments.c.blocked_until,
-                appointments.c.appointment_type,
-            ).where(
-                appointments.c.resource_id == resource_id,
-                appointments.c.holds_time,
-                appointments.c.blocked_until > start,
-                appointments.c.blocked_from < end,
-            )
+    async def bookings(
+        self, resource_id: UUID, *, start: datetime, end: datetime, excluding: UUID | None = None
+    ) -> list[Busy]:
+        """Appointments and live holds taking the resource's time in a window, as the slot engine sees them;
+        ``excluding`` leaves out one appointment or hold (the one being moved or used)."""
+        statement = select(
+            appointments.c.starts_at,
+            appointments.c.ends_at,
+            appointments.c.blocked_from,
+            appointments.c.blocked_until,
+            appointments.c.appointment_type,
+        ).where(
+            appointments.c.resource_id == resource_id,
+            appointments.c.holds_time,
+            appointments.c.blocked_until > start,
+            appointments.c.blocked_from < end,
         )
-        return [
+        if excluding is not None:
+            statement = statement.where(appointments.c.id != excluding)
+        rows = await self._session.execute(statement)
+        busy: list[Busy] = [
             Booking(
                 starts_at=row.starts_at,
                 ends_at=row.ends_at,
@@ -168,6 +199,57 @@ class AppointmentRepository:
             )
             for row in rows
         ]
+        now = self._clock.now()
+        for hold, blocked_from, blocked_until in await self.seats.live_holds(
+            resource_id, start=start, end=end, now=now, excluding=excluding
+        ):
+            busy.append(
+                Hold(
+                    starts_at=hold.period.starts_at,
+                    ends_at=hold.period.ends_at,
+                    appointment_type=hold.appointment_type,
+                    expires_at=hold.expires_at,
+                    buffer_before=hold.period.starts_at - blocked_from,
+                    buffer_after=blocked_until - hold.period.ends_at,
+                )
+            )
+        return busy
+
+    async def find(self, criteria: AppointmentFilter, page: PageRequest) -> list[Appointment]:
+        """One page of the appointments that match, by start then id (the projection, not the streams)."""
+        reachable: list[ColumnElement[bool]] = []
+        if criteria.visible_to_patient is not None:
+            reachable.append(appointments.c.patient == criteria.visible_to_patient)
+        if criteria.visible_in_organisation is not None:
+            reachable.append(appointments.c.organisation_id == criteria.visible_in_organisation)
+        statement = select(appointments)
+        if not criteria.sees_all:
+            statement = statement.where(or_(*reachable) if reachable else appointments.c.id.is_(None))
+        if criteria.statuses:
+            statement = statement.where(appointments.c.status.in_([status.value for status in criteria.statuses]))
+        if criteria.resource_id is not None:
+            statement = statement.where(appointments.c.resource_id == criteria.resource_id)
+        if criteria.patient is not None:
+            statement = statement.where(appointments.c.patient == criteria.patient)
+        if criteria.starts_from is not None:
+            statement = statement.where(appointments.c.starts_at >= criteria.starts_from)
+        if criteria.starts_before is not None:
+            statement = statement.where(appointments.c.starts_at < criteria.starts_before)
+        ordered = keyset(statement, [appointments.c.starts_at, appointments.c.id], page)
+        return [_from_projection(row) for row in (await self._session.execute(ordered)).mappings()]
+
+    async def has_fulfilled(self, *, patient: str, organisation_id: UUID) -> bool:
+        """Whether the patient has had an appointment fulfilled by the organisation (a returning patient)."""
+        found = await self._session.scalar(
+            select(appointments.c.id)
+            .where(
+                appointments.c.patient == patient,
+                appointments.c.organisation_id == organisation_id,
+                appointments.c.status == Status.FULFILLED.value,
+            )
+            .limit(1)
+        )
+        return found is not None
 
     async def get(self, appointment_id: UUID) -> Appointment:
         rows = (
@@ -193,11 +275,14 @@ class AppointmentRepository:
         return [decode_event(row) for row in rows]
 
     async def save(
-        self, appointment: Appointment, *, resource: Resource, buffers: tuple[timedelta, timedelta] = NO_BUFFERS
+        self, appointment: Appointment, *, resource: Resource, terms: Terms | None = None, hold_id: UUID | None = None
     ) -> None:
-        """Append the new events and bring the projection up to date, in the caller's transaction."""
+        """Append the new events, bring the projection up to date and make the appointment's seat follow its
+        time and status, in the caller's transaction. ``terms`` (the type's buffers and capacity) are needed
+        whenever the appointment takes time anew; ``hold_id`` names a hold of the patient to take it with."""
         if not appointment.pending_events:
             return
+        terms = terms or Terms()
         first_sequence = appointment.version - len(appointment.pending_events) + 1
         for offset, event in enumerate(appointment.pending_events):
             await self._session.execute(
@@ -211,53 +296,99 @@ class AppointmentRepository:
                     occurred_at=event.occurred_at,
                 )
             )
-        before, after = buffers
         state: dict[str, Any] = {
             "status": appointment.status.value,
             "holds_time": appointment.status.holds_time,
             "version": appointment.version,
+            "reschedules": appointment.reschedules,
             "updated_at": appointment.pending_events[-1].occurred_at,
         }
-        # The blocked time (buffers included) is fixed when the appointment is requested.
+        blocked_from, blocked_until = terms.blocked(appointment.period)
+        # The blocked time (buffers included) is fixed when the appointment takes a time.
         times = {
             "starts_at": appointment.period.starts_at,
             "ends_at": appointment.period.ends_at,
-            "blocked_from": appointment.period.starts_at - before,
-            "blocked_until": appointment.period.ends_at + after,
+            "blocked_from": blocked_from,
+            "blocked_until": blocked_until,
         }
+        if first_sequence == 1:
+            await self._session.execute(
+                insert(appointments).values(
+                    id=appointment.id,
+                    resource_id=appointment.resource_id,
+                    resource_no=resource.resource_no,
+                    organisation_id=appointment.organisation_id,
+                    patient=appointment.patient,
+                    appointment_type=appointment.appointment_type,
+                    message=appointment.message,
+                    answers=appointment.answers,
+                    **state,
+                    **times,
+                )
+            )
+        else:
+            is_moved = any(event.kind in _MOVES for event in appointment.pending_events)
+            changed = await self._session.execute(
+                update(appointments)
+                .where(appointments.c.id == appointment.id, appointments.c.version == first_sequence - 1)
+                .values(**state, **(times if is_moved else {}))
+            )
+            if changed.rowcount != 1:  # type: ignore[attr-defined]
+                raise ConcurrentChange(str(appointment.id))
+        await self._follow_with_seat(appointment, resource=resource, terms=terms, hold_id=hold_id)
+
+    async def _follow_with_seat(
+        self, appointment: Appointment, *, resource: Resource, terms: Terms, hold_id: UUID | None
+    ) -> None:
+        """The appointment takes a seat at its time while its status holds time, and none otherwise."""
+        current = await self.seats.seat_of(appointment.id)
+        wanted = appointment.period if appointment.status.holds_time else None
+        if current is not None and current[1] != wanted:
+            await self.seats.release(current[0])
+            current = None
+        if wanted is None or current is not None:
+            return
+        now = self._clock.now()
+        if hold_id is not None:
+            await self.seats.use_hold(
+                hold_id,
+                appointment_id=appointment.id,
+                holder=appointment.patient,
+                resource_no=resource.resource_no,
+                appointment_type=appointment.appointment_type,
+                period=wanted,
+                now=now,
+            )
+            return
         try:
-            if first_sequence == 1:
-                await self._session.execute(
-                    insert(appointments).values(
-                        id=appointment.id,
-                        resource_id=appointment.resource_id,
-                        resource_no=resource.resource_no,
-                        organisation_id=appointment.organisation_id,
-                        patient=appointment.patient,
-                        appointment_type=appointment.appointment_type,
-                        message=appointment.message,
-                        answers=appointment.answers,
-                        **state,
-                        **times,
-                    )
-                )
-            else:
-                changed = await self._session.execute(
-                    update(appointments)
-                    .where(appointments.c.id == appointment.id, appointments.c.version == first_sequence - 1)
-                    .values(**state)
-                )
-                if changed.rowcount != 1:  # type: ignore[attr-defined]
-                    raise ConcurrentChange(str(appointment.id))
-        except IntegrityError as error:
-            if _is_exclusion_violation(error):
-                raise TimeTaken(str(appointment.period.starts_at)) from error
-            raise
+            await self.seats.take(
+                resource_id=resource.id,
+                resource_no=resource.resource_no,
+                appointment_type=appointment.appointment_type,
+                period=wanted,
+                terms=terms,
+                holder=appointment.patient,
+                now=now,
+                appointment_id=appointment.id,
+            )
+        except SeatRefused as refused:
+            raise TimeTaken(str(wanted.starts_at)) from refused
 
 
-def _is_exclusion_violation(error: IntegrityError) -> bool:
-    cause = getattr(error.orig, "__cause__", None)
-    return isinstance(cause, ExclusionViolationError) or getattr(error.orig, "sqlstate", None) == "23P01"
+def _from_projection(row: Any) -> Appointment:
+    return Appointment(
+        id=row["id"],
+        resource_id=row["resource_id"],
+        patient=row["patient"],
+        organisation_id=row["organisation_id"],
+        appointment_type=row["appointment_type"],
+        period=Period(row["starts_at"], row["ends_at"]),
+        status=Status(row["status"]),
+        message=row["message"],
+        answers=dict(row["answers"]),
+        version=row["version"],
+        reschedules=row["reschedules"],
+    )
 
 
 def encode_configuration(configuration: DomainConfiguration) -> dict[str, Any]:
@@ -287,7 +418,23 @@ def encode_configuration(configuration: DomainConfiguration) -> dict[str, Any]:
         "cancellation": {
             "cutoff_hours": configuration.cancellation.cutoff.total_seconds() / 3600,
             "reason_required": configuration.cancellation.reason_required,
+            "max_reschedules": configuration.cancellation.max_reschedules,
         },
+        "auto_approval": [
+            {
+                "name": rule.name,
+                "appointment_types": list(rule.appointment_types),
+                "minimum_notice_hours": rule.minimum_notice.total_seconds() / 3600,
+                "maximum_notice_hours": None
+                if rule.maximum_notice is None
+                else rule.maximum_notice.total_seconds() / 3600,
+                "answers": rule.answers,
+                "returning_patients_only": rule.returning_patients_only,
+            }
+            for rule in configuration.auto_approval
+        ],
+        "hold_minutes": configuration.hold_duration.total_seconds() / 60,
+        "waitlist_offer_minutes": configuration.waitlist_offer_window.total_seconds() / 60,
     }
 
 
@@ -318,7 +465,22 @@ def decode_configuration(data: dict[str, Any]) -> DomainConfiguration:
         cancellation=CancellationPolicy(
             cutoff=timedelta(hours=data["cancellation"]["cutoff_hours"]),
             reason_required=data["cancellation"]["reason_required"],
+            max_reschedules=data["cancellation"].get("max_reschedules", CancellationPolicy.max_reschedules),
         ),
+        # Versions stored before these settings existed read as the defaults.
+        auto_approval=tuple(
+            AutoApprovalRule(
+                name=rule["name"],
+                appointment_types=tuple(rule.get("appointment_types", ())),
+                minimum_notice=timedelta(hours=rule.get("minimum_notice_hours", 0)),
+                maximum_notice=_hours(rule.get("maximum_notice_hours")),
+                answers=dict(rule.get("answers", {})),
+                returning_patients_only=rule.get("returning_patients_only", False),
+            )
+            for rule in data.get("auto_approval", ())
+        ),
+        hold_duration=timedelta(minutes=data.get("hold_minutes", 5)),
+        waitlist_offer_window=timedelta(minutes=data.get("waitlist_offer_minutes", 120)),
     )
 
 
@@ -390,6 +552,10 @@ def _days(value: float | None) -> timedelta | None:
     return None if value is None else timedelta(days=value)
 
 
+def _hours(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(hours=value)
+
+
 def _minutes(value: float | None) -> timedelta | None:
     return None if value is None else timedelta(minutes=value)
 
@@ -411,9 +577,10 @@ def encode_event(event: AppointmentEvent) -> dict[str, Any]:
 def decode_event(row: Any) -> AppointmentEvent:
     kind = EVENT_TYPES[row["kind"]]
     data = dict(row["data"])
-    if kind is Requested:
+    if "period" in data:
         period = data.pop("period")
         data["period"] = Period(datetime.fromisoformat(period["starts_at"]), datetime.fromisoformat(period["ends_at"]))
+    if kind is Requested:
         data["resource_id"] = UUID(data["resource_id"])
         data["organisation_id"] = UUID(data["organisation_id"])
     return kind(
@@ -430,5 +597,5 @@ class AppointmentsUnitOfWork(UnitOfWork):
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self.appointments = AppointmentRepository(self.session)
+        self.appointments = AppointmentRepository(self.session, self.clock)
         return self

@@ -57,6 +57,7 @@ class AppointmentCreate(BaseModel):
     )
     message: str | None = Field(default=None, max_length=4000)
     answers: dict[str, Any] = Field(default_factory=dict, description="the domain's custom fields (its form)")
+    hold_id: UUID | None = Field(default=None, description="a hold of the caller's for this time, to take it with")
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> AppointmentCreate:
@@ -152,8 +153,26 @@ class AppointmentTypeModel(BaseModel):
 
 
 class CancellationModel(BaseModel):
-    cutoff_hours: float = Field(default=24, ge=0)
+    """What patients may change themselves: cancelling and rescheduling (the practice is not bound by it)."""
+
+    cutoff_hours: float = Field(default=24, ge=0, description="no change by the patient later than this before")
     reason_required: bool = True
+    max_reschedules: int | None = Field(default=2, ge=0, description="times a patient may move; null: no limit")
+
+
+class AutoApprovalRuleModel(BaseModel):
+    """A request meeting every condition given is booked at once."""
+
+    name: str = Field(pattern=r"^[a-z0-9_-]{1,100}$", examples=["known-follow-ups"])
+    appointment_types: list[str] = Field(default_factory=list, description="empty: any type of the domain")
+    minimum_notice_hours: float = Field(default=0, ge=0)
+    maximum_notice_hours: float | None = Field(default=None, ge=0)
+    answers: dict[str, Any] = Field(
+        default_factory=dict,
+        description="form answers that must have exactly these values",
+        examples=[{"first_visit": False}],
+    )
+    returning_patients_only: bool = Field(default=False, description="the patient had an appointment fulfilled here")
 
 
 class DomainWrite(BaseModel):
@@ -169,6 +188,11 @@ class DomainWrite(BaseModel):
     )
     reason_codes: list[str] = Field(default_factory=list, examples=[["fully_booked", "needs_referral"]])
     cancellation: CancellationModel = Field(default_factory=CancellationModel)
+    auto_approval: list[AutoApprovalRuleModel] = Field(default_factory=list, max_length=50)
+    hold_minutes: float = Field(default=5, gt=0, le=24 * 60, description="how long a hold reserves a slot")
+    waitlist_offer_minutes: float = Field(
+        default=120, gt=0, le=14 * 24 * 60, description="how long a freed slot waits for the waitlisted patient"
+    )
 
     def to_domain(self, name: str) -> DomainConfiguration:
         # The stored form and this one share their field names: one codec serves both.
@@ -280,3 +304,57 @@ class ExplanationRead(BaseModel):
     ends_at: datetime
     bookable: bool
     reasons: list[str] = Field(examples=[["buffer", "notice"]], description="why the time is not offered")
+
+
+# --- the directory and calendars ----------------------------------------------------------------------------
+
+
+class DirectoryResourceRead(BaseModel):
+    id: UUID
+    kind: str
+    display_name: str
+    zone: str
+    domain: str | None
+
+
+class EarliestFreeRead(BaseModel):
+    starts_at: datetime = Field(description="in UTC")
+    ends_at: datetime
+    resource_id: UUID
+    appointment_type: str
+
+
+class ProfessionalRead(BaseModel):
+    user_id: str = Field(description="the professional's account at identity")
+    organisation_id: UUID
+    display_name: str
+    specialty: str
+    languages: list[str] = Field(examples=[["en", "fr"]])
+    location: str | None
+    resources: list[DirectoryResourceRead] = Field(description="what can be booked of this professional")
+    earliest_free: EarliestFreeRead | None = Field(
+        description="the first free slot within the next four weeks, or null when there is none"
+    )
+
+
+class CalendarFeedCreated(BaseModel):
+    url: str = Field(description="the feed's secret address: anyone who has it can read the feed")
+    token: str = Field(description="shown once; only a hash of it is kept")
+
+
+class CalendarUrlImportCreate(BaseModel):
+    url: str = Field(min_length=8, max_length=2000, examples=["https://calendar.example/busy.ics"])
+    name: str = Field(default="Imported calendar", min_length=1, max_length=200)
+
+
+class CalendarImportRead(BaseModel):
+    id: UUID
+    resource_id: UUID
+    source: Literal["file", "url"]
+    url: str | None
+    name: str
+    created_at: datetime
+    refreshed_at: datetime | None
+    next_refresh_at: datetime | None = Field(description="when a URL is read again; null for a file")
+    last_error: str | None = Field(description="why the last refresh failed (the busy time read before stays)")
+    busy_count: int = Field(description="busy blocks read from it")

@@ -10,11 +10,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from kairos.appointments import calendar_store
 from kairos.appointments.domain.appointment import Appointment, Period, Requested
 from kairos.appointments.domain.availability import AppointmentType, Booking, Schedule
-from kairos.appointments.domain.configuration import DomainConfiguration, UnknownAppointmentType
+from kairos.appointments.domain.configuration import (
+    AutoApprovalRule,
+    CancellationPolicy,
+    DomainConfiguration,
+    UnknownAppointmentType,
+)
 from kairos.appointments.domain.slots import Explanation, InvalidSlotQuery, Reason, Slot, explain, find_slots
 from kairos.appointments.repository import AppointmentsUnitOfWork, NotFound, Resource, TimeTaken
+from kairos.appointments.seats import Terms
+from kairos.appointments.waitlist import offer_freed_time
 from kairos.contracts.events import appointments as contracts
 from kairos.platform.auth import Principal
 from kairos.platform.http.pagination import PageRequest
@@ -39,6 +47,10 @@ class NotOffered(Exception):
     @property
     def problem_extensions(self) -> dict[str, object]:
         return {"reasons": self.reasons}
+
+
+# Who recorded an approval that a domain's rule gave (the history names the rule as the reason).
+AUTO_APPROVAL_ACTOR = "kairos:auto-approval"
 
 
 def _is_member(by: Principal, organisation_id: UUID) -> bool:
@@ -122,22 +134,27 @@ async def request_appointment(
     ends_at: datetime | None,
     message: str | None,
     answers: dict[str, Any],
+    hold_id: UUID | None = None,
 ) -> Appointment:
     """A patient asks for a time; the request holds it until the practice decides (or is booked at once
-    when the domain says this appointment type needs no approval)."""
+    when the domain says this appointment type needs no approval, or one of its auto-approval rules
+    matches). With ``hold_id`` the request takes the time the patient's hold reserved."""
     if not by.has_permission("appointments:request"):
         raise Forbidden("this account cannot request appointments")
     async with uow:
         resource = await uow.appointments.resource(resource_id)
-        needs_approval, buffers = True, (timedelta(0), timedelta(0))
+        needs_approval, terms, rule = True, Terms(), None
         if resource.domain is not None:
             configuration, _ = await uow.appointments.domain(resource.domain)
             settings = configuration.appointment_type(appointment_type)
             configuration.check_answers(answers)
             needs_approval = settings.needs_approval
-            buffers = (settings.buffer_before, settings.buffer_after)
+            terms = Terms(settings.buffer_before, settings.buffer_after, settings.capacity)
             ends_at = ends_at or starts_at + settings.duration
-            await _require_offered(uow, resource.id, settings.for_slot_search(), starts_at)
+            if hold_id is None:  # a hold was placed at an offered time, and keeps it from others
+                await _require_offered(uow, resource.id, settings.for_slot_search(), starts_at)
+            if needs_approval:
+                rule = await _auto_approval(uow, configuration, by, resource, appointment_type, starts_at, answers)
         if ends_at is None:
             raise MissingEnd("ends_at is required when the resource has no domain to give the duration")
         period = Period(starts_at, ends_at)
@@ -156,24 +173,76 @@ async def request_appointment(
                 needs_approval=needs_approval,
             )
         )
-        await uow.appointments.save(appointment, resource=resource, buffers=buffers)
+        requested = appointment
+        if rule is not None:
+            appointment = appointment.approve(
+                by=AUTO_APPROVAL_ACTOR, at=uow.clock.now(), reason=f"auto-approval rule {rule.name}"
+            )
+        await uow.appointments.save(appointment, resource=resource, terms=terms, hold_id=hold_id)
         uow.publish(
-            contracts.AppointmentRequested(**_common(appointment, actor=by.subject), message=message),
+            contracts.AppointmentRequested(**_common(requested, actor=by.subject), message=message),
             subject=f"appointment:{appointment.id}",
         )
+        if rule is not None:
+            uow.publish(
+                contracts.AppointmentApproved(**_common(appointment, actor=AUTO_APPROVAL_ACTOR)),
+                subject=f"appointment:{appointment.id}",
+            )
         await uow.commit()
         return appointment.committed()
 
 
+async def _auto_approval(
+    uow: AppointmentsUnitOfWork,
+    configuration: DomainConfiguration,
+    by: Principal,
+    resource: Resource,
+    appointment_type: str,
+    starts_at: datetime,
+    answers: dict[str, Any],
+) -> AutoApprovalRule | None:
+    if not configuration.auto_approval:
+        return None
+    is_returning = any(rule.returning_patients_only for rule in configuration.auto_approval) and (
+        await uow.appointments.has_fulfilled(patient=by.subject, organisation_id=resource.organisation_id)
+    )
+    return configuration.auto_approval_rule(
+        appointment_type=appointment_type,
+        starts_at=starts_at,
+        now=uow.clock.now(),
+        answers=answers,
+        is_returning_patient=is_returning,
+    )
+
+
+async def change_policy(uow: AppointmentsUnitOfWork, resource: Resource) -> CancellationPolicy:
+    """The cancellation and reschedule policy of the resource's domain (the defaults without a domain)."""
+    if resource.domain is None:
+        return CancellationPolicy()
+    configuration, _ = await uow.appointments.domain(resource.domain)
+    return configuration.cancellation
+
+
 async def _require_offered(
-    uow: AppointmentsUnitOfWork, resource_id: UUID, kind: AppointmentType, starts_at: datetime
+    uow: AppointmentsUnitOfWork,
+    resource_id: UUID,
+    kind: AppointmentType,
+    starts_at: datetime,
+    *,
+    excluding: UUID | None = None,
 ) -> None:
-    """A request must be for a time the slot engine offers (when the resource has working hours)."""
+    """A request must be for a time the slot engine offers (when the resource has working hours);
+    ``excluding`` is an appointment being moved, whose own time does not stand in its way."""
     schedule = await uow.appointments.schedule(resource_id)
     if schedule is None:
         return
     margin = kind.buffer_before + kind.buffer_after + kind.duration + timedelta(days=1)
-    busy = await uow.appointments.bookings(resource_id, start=starts_at - margin, end=starts_at + margin)
+    busy = await uow.appointments.bookings(
+        resource_id, start=starts_at - margin, end=starts_at + margin, excluding=excluding
+    )
+    busy += await calendar_store.imported_busy(
+        uow.session, resource_id, start=starts_at - margin, end=starts_at + margin
+    )
     explanation = explain(schedule, kind, busy, starts_at=starts_at, now=uow.clock.now())
     if explanation.is_bookable:
         return
@@ -226,11 +295,13 @@ async def decline(
             ),
             subject=f"appointment:{declined.id}",
         )
+        await offer_freed_time(uow, freed_by=declined, resource=resource, period=appointment.period)
         await uow.commit()
         return declined.committed()
 
 
 async def cancel(*, uow: AppointmentsUnitOfWork, by: Principal, appointment_id: UUID, reason: str) -> Appointment:
+    """Cancel under the domain's policy: the patient until the cut-off before the start, the practice always."""
     async with uow:
         appointment = await uow.appointments.get(appointment_id)
         if not _may_see(by, appointment):
@@ -239,12 +310,17 @@ async def cancel(*, uow: AppointmentsUnitOfWork, by: Principal, appointment_id: 
         if appointment.patient != by.subject and not is_staff:
             raise Forbidden("only the patient or the practice can cancel")
         resource = await uow.appointments.resource(appointment.resource_id)
-        cancelled = appointment.cancel(by=by.subject, at=uow.clock.now(), reason=reason)
+        policy = await change_policy(uow, resource)
+        now = uow.clock.now()
+        if not is_staff:
+            policy.check_patient_change(starts_at=appointment.period.starts_at, now=now)
+        cancelled = appointment.cancel(by=by.subject, at=now, reason=reason, reason_required=policy.reason_required)
         await uow.appointments.save(cancelled, resource=resource)
         uow.publish(
             contracts.AppointmentCancelled(**_common(cancelled, actor=by.subject), reason=reason),
             subject=f"appointment:{cancelled.id}",
         )
+        await offer_freed_time(uow, freed_by=cancelled, resource=resource, period=appointment.period)
         await uow.commit()
         return cancelled.committed()
 
@@ -325,6 +401,7 @@ async def _search_inputs(
     kind = configuration.appointment_type(appointment_type).for_slot_search()
     margin = kind.buffer_before + kind.buffer_after + kind.duration
     busy = await uow.appointments.bookings(resource_id, start=start - margin, end=end + margin)
+    busy += await calendar_store.imported_busy(uow.session, resource_id, start=start - margin, end=end + margin)
     return schedule, kind, busy
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -26,9 +27,14 @@ class _Server(uvicorn.Server):
         yield  # signals are ours (`stop_signal`): shutting down the services comes after the server
 
 
+SERVER_OPTIONS_STATE = "server_options"
+
+
 async def serve(app: ASGIApp, *, host: str, port: int, stop: asyncio.Event) -> None:
+    # An app may carry uvicorn settings of its own on app.state (the gateway: header timeout, connection cap).
+    options: dict[str, Any] = dict(getattr(getattr(app, "state", None), SERVER_OPTIONS_STATE, None) or {})
     config = uvicorn.Config(
-        app, host=host, port=port, lifespan="off", log_config=None, access_log=False, server_header=False
+        app, host=host, port=port, lifespan="off", log_config=None, access_log=False, server_header=False, **options
     )
     server = _Server(config)
     serving = asyncio.create_task(server.serve())

@@ -172,6 +172,8 @@ async def test_metadata_is_a_capability_statement_of_exactly_what_is_implemented
     assert offered == {
         "Appointment": {"read", "vread", "search-type", "create"},
         "AppointmentResponse": {"read", "create"},
+        "Schedule": {"read", "search-type"},
+        "Slot": {"search-type"},
     }
     appointment_resource = next(item for item in rest["resource"] if item["type"] == "Appointment")
     assert {param["name"] for param in appointment_resource["searchParam"]} == {
@@ -655,9 +657,12 @@ async def test_unknown_ids_types_and_interactions_are_operation_outcomes(fhir: F
     assert (
         await fhir.client.get(f"{FHIR}/AppointmentResponse/{uuid.uuid4()}-1", headers=fhir.system("system/*.*"))
     ).status_code == 404
-    schedule = await fhir.client.get(f"{FHIR}/Schedule", headers=system)
-    assert schedule.status_code == 404
-    assert issue(schedule)["code"] == "not-found"
+    practitioner = await fhir.client.get(f"{FHIR}/Practitioner", headers=system)
+    assert practitioner.status_code == 404
+    assert issue(practitioner)["code"] == "not-found"
+    create_slot = await fhir.client.post(f"{FHIR}/Slot", json={}, headers=system)
+    assert create_slot.status_code == 405
+    assert create_slot.headers["allow"] == "GET"
     delete = await fhir.client.delete(f"{FHIR}/Appointment/{uuid.uuid4()}", headers=system)
     assert delete.status_code == 405
     assert delete.headers["allow"] == "GET"

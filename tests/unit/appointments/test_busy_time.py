@@ -93,7 +93,7 @@ def test_imported_busy_time_blocks_like_a_booking_and_respects_the_new_buffers()
     busy = [ImportedBusyTime(starts_at=TEN, ends_at=TEN + HOURS)]
     kind = consultation(buffer_after=15 * MINUTES, start_every=EVERY_QUARTER)
 
-    assert why(schedule(), kind, TEN + 30 * MINUTES, busy).reasons == (Reason.BOOKED,)
+    assert why(schedule(), kind, TEN + 30 * MINUTES, busy).reasons == (Reason.BUSY_ELSEWHERE,)
     assert why(schedule(), kind, at(PARIS, 2025, 1, 6, 9, 30), busy).reasons == (Reason.BUFFER,)
     assert why(schedule(), kind, at(PARIS, 2025, 1, 6, 11), busy).is_bookable
 

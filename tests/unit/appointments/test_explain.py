@@ -89,7 +89,7 @@ def test_everything_that_applies_is_named() -> None:
         Reason.BREAK,
         Reason.MISALIGNED,
         Reason.BEYOND_HORIZON,
-        Reason.BOOKED,
+        Reason.BUSY_ELSEWHERE,
         Reason.HELD,
     )
 

@@ -3,7 +3,7 @@ import { useTranslation } from "react-i18next";
 import { Link, NavLink, Outlet, useLocation } from "react-router";
 
 import { useAuth } from "../features/auth/AuthProvider";
-import { LANGUAGES, type Language } from "../i18n";
+import { LANGUAGES } from "../i18n";
 
 export function Layout() {
   const { t, i18n } = useTranslation();
@@ -37,9 +37,17 @@ export function Layout() {
                 {t("app.home")}
               </NavLink>
             </li>
-            {state.status === "signed-in" && (
+            <li>
+              <NavLink to="/professionals">{t("app.findProfessional")}</NavLink>
+            </li>
+            {state.status === "signed-in" && state.user.roles.includes("patient") && (
               <li>
                 <NavLink to="/appointments/new">{t("app.requestAppointment")}</NavLink>
+              </li>
+            )}
+            {state.status === "signed-in" && state.user.organisation && (
+              <li>
+                <NavLink to="/availability">{t("app.availability")}</NavLink>
               </li>
             )}
           </ul>
@@ -47,10 +55,7 @@ export function Layout() {
         <div className="header-tools">
           <label className="language">
             <span>{t("app.language")}</span>
-            <select
-              value={i18n.language}
-              onChange={(event) => void i18n.changeLanguage(event.target.value as Language)}
-            >
+            <select value={i18n.language} onChange={(event) => void i18n.changeLanguage(event.target.value)}>
               {Object.entries(LANGUAGES).map(([code, name]) => (
                 <option key={code} value={code} lang={code}>
                   {name}

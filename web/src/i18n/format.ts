@@ -10,6 +10,25 @@ export function formatDateTime(iso: string, locale: string, timeZone: string): s
   return new Intl.DateTimeFormat(locale, { dateStyle: "full", timeStyle: "short", timeZone }).format(new Date(iso));
 }
 
+/** A calendar day, e.g. "Tuesday 1 December". */
+export function formatDay(date: Date | string, locale: string, timeZone: string): string {
+  return new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long", timeZone }).format(
+    new Date(date),
+  );
+}
+
+export function formatTime(iso: string, locale: string, timeZone: string): string {
+  return new Intl.DateTimeFormat(locale, { timeStyle: "short", timeZone }).format(new Date(iso));
+}
+
+/** Two days as a range, the shared month or year said once ("30 Nov – 6 Dec 2026"). */
+export function formatDayRange(first: Date, last: Date, locale: string, timeZone: string): string {
+  return new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric", timeZone }).formatRange(
+    first,
+    last,
+  );
+}
+
 export function formatMinutes(minutes: number, locale: string): string {
   return new Intl.NumberFormat(locale, { style: "unit", unit: "minute", unitDisplay: "long" }).format(minutes);
 }
@@ -31,6 +50,9 @@ export function useFormat(timeZone: string = browserTimeZone()) {
   return {
     timeZone,
     dateTime: (iso: string) => formatDateTime(iso, locale, timeZone),
+    day: (date: Date | string) => formatDay(date, locale, timeZone),
+    time: (iso: string) => formatTime(iso, locale, timeZone),
+    dayRange: (first: Date, last: Date) => formatDayRange(first, last, locale, timeZone),
     minutes: (minutes: number) => formatMinutes(minutes, locale),
   };
 }

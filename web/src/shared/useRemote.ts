@@ -7,24 +7,35 @@ export type Remote<T> =
   | { state: "failed"; problem: Problem | null } // null: the server could not be reached
   | { state: "ready"; data: T };
 
-/** Whatever `load` fetches, as loading / failed / ready; `reload` fetches it again. */
-export function useRemote<T>(load: () => Promise<T>, deps: readonly unknown[]): [Remote<T>, () => void] {
-  const [remote, setRemote] = useState<Remote<T>>({ state: "loading" });
+interface Settled<T> {
+  load: () => Promise<T>;
+  round: number;
+  remote: Remote<T>;
+}
+
+/**
+ * Whatever `load` fetches, as loading / failed / ready; `reload` fetches it again. Pass a stable `load`
+ * (`useCallback` with what it depends on): a new function is a new fetch.
+ */
+export function useRemote<T>(load: () => Promise<T>): [Remote<T>, () => void] {
   const [round, setRound] = useState(0);
-  // The caller names what `load` depends on, as with useCallback.
-  const stableLoad = useCallback(load, deps);
+  const [settled, setSettled] = useState<Settled<T> | null>(null);
   useEffect(() => {
     let current = true;
-    setRemote({ state: "loading" });
-    stableLoad().then(
-      (data) => current && setRemote({ state: "ready", data }),
-      (error: unknown) => current && setRemote({ state: "failed", problem: asProblem(error) }),
+    load().then(
+      (data) => current && setSettled({ load, round, remote: { state: "ready", data } }),
+      (error: unknown) =>
+        current && setSettled({ load, round, remote: { state: "failed", problem: asProblem(error) } }),
     );
     return () => {
       current = false;
     };
-  }, [stableLoad, round]);
-  return [remote, useCallback(() => setRound((value) => value + 1), [])];
+  }, [load, round]);
+  const reload = useCallback(() => setRound((value) => value + 1), []);
+  // Until the answer for this very `load` and round arrives, the data shown would be stale: loading.
+  const remote: Remote<T> =
+    settled !== null && settled.load === load && settled.round === round ? settled.remote : { state: "loading" };
+  return [remote, reload];
 }
 
 /** A ProblemError's problem; null when fetch itself failed (offline, server down). */

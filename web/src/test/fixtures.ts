@@ -1,4 +1,6 @@
 import type { Appointment, Domain, Resource } from "../features/appointments/api";
+import type { Slot } from "../features/booking/api";
+import { addDays, startOfWeek } from "../features/booking/week";
 import { PATIENT } from "./render";
 
 export const DOCTOR: Resource = {
@@ -36,6 +38,8 @@ export const MEDICAL: Domain = {
     required: ["reason"],
   },
   reason_codes: ["fully_booked"],
+  hold_minutes: 5,
+  waitlist_offer_minutes: 120,
 };
 
 export const REQUESTED: Appointment = {
@@ -63,4 +67,20 @@ export const REQUESTED: Appointment = {
 export const DIRECTORY_ROUTES = {
   "GET /api/v1/appointments/resources": () => ({ body: { items: [DOCTOR], next_cursor: null } }),
   "GET /api/v1/appointments/domains": () => ({ body: [MEDICAL] }),
+};
+
+/** A free slot on Wednesday 09:00 of the current week (local time): the slot picker opens on this week. */
+export const SLOT: Slot = (() => {
+  const starts = addDays(startOfWeek(new Date()), 2);
+  starts.setHours(9, 0, 0, 0);
+  return {
+    starts_at: starts.toISOString(),
+    ends_at: new Date(starts.getTime() + 20 * 60_000).toISOString(),
+    resource_id: DOCTOR.id,
+    seats_left: 1,
+  };
+})();
+
+export const SLOT_ROUTES = {
+  [`GET /api/v1/appointments/resources/${DOCTOR.id}/slots`]: () => ({ body: [SLOT] }),
 };

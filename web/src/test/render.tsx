@@ -15,6 +15,16 @@ export const PATIENT: SignedInUser = {
   name: "Pat Jensen",
   email: "patient@demo.kairos.test",
   roles: ["patient"],
+  organisation: undefined,
+  accessToken: "header.payload.signature",
+};
+
+export const PROFESSIONAL: SignedInUser = {
+  subject: "0192f000-0000-7000-8000-0000000000bb",
+  name: "Dr. Mira Haddad",
+  email: "doctor@harbour.demo.kairos.test",
+  roles: ["professional"],
+  organisation: "0192f000-0000-7000-8000-00000000a001",
   accessToken: "header.payload.signature",
 };
 
@@ -42,6 +52,8 @@ export function fakeServer(routes: Record<string, Handler>) {
 
 interface Options {
   path?: string;
+  /** The query string, `?name=value`. */
+  search?: string;
   route?: string;
   state?: unknown;
   auth?: AuthState;
@@ -53,9 +65,9 @@ export async function renderPage(page: ReactNode, options: Options = {}) {
   const i18n = await createI18n(options.language ?? "en");
   const auth: Auth = {
     state: options.auth ?? { status: "signed-in", user: PATIENT },
-    signIn: vi.fn(async () => undefined),
-    signOut: vi.fn(async () => undefined),
-    completeSignIn: vi.fn(async () => "/"),
+    signIn: vi.fn(() => Promise.resolve()),
+    signOut: vi.fn(() => Promise.resolve()),
+    completeSignIn: vi.fn(() => Promise.resolve("/")),
     accessToken: () => PATIENT.accessToken,
   };
   const server = options.server ?? fakeServer({});
@@ -65,7 +77,7 @@ export async function renderPage(page: ReactNode, options: Options = {}) {
     <I18nextProvider i18n={i18n}>
       <AuthContext.Provider value={auth}>
         <ApiContext.Provider value={api}>
-          <MemoryRouter initialEntries={[{ pathname: path, state: options.state }]}>
+          <MemoryRouter initialEntries={[{ pathname: path, search: options.search ?? "", state: options.state }]}>
             <Routes>
               <Route path={options.route ?? path} element={page} />
               <Route path="*" element={<p>elsewhere</p>} />

@@ -13,14 +13,15 @@ A time is offered when every rule below holds; ``explain`` names each rule that 
   day off or break is named when it takes away working hours the appointment would need.
 - **Notice and horizon** (``notice``, ``beyond_horizon``): ``now + minimum_notice <= starts_at <=
   now + booking_horizon``.
-- **Busy time** (``booked``, ``held``, ``buffer``, ``full``): the appointment overlaps no booking,
-  imported busy time or live hold, and its blocked time (the appointment with its type's buffers)
-  overlaps no other blocked time (a booking's or hold's with its own buffers; imported busy time as
-  it is). Buffers therefore add up between two appointments: the rule the appointments table's
-  exclusion constraint enforces on ``blocked_from``/``blocked_until``, so a slot offered here is not
-  refused there for its buffers. Bookings and holds of the same group type (capacity > 1) at the same
-  start and end are the same session: they take seats instead of conflicting, and the session is
-  ``full`` when the asking party does not fit.
+- **Busy time** (``booked``, ``busy_elsewhere``, ``held``, ``buffer``, ``full``): the appointment
+  overlaps no booking, imported busy time (an external calendar's: ``busy_elsewhere``) or live hold,
+  and its blocked time (the appointment with its type's buffers) overlaps no other blocked time (a
+  booking's or hold's with its own buffers; imported busy time as it is). Buffers therefore add up
+  between two appointments: the rule the appointments table's exclusion constraint enforces on
+  ``blocked_from``/``blocked_until``, so a slot offered here is not refused there for its buffers.
+  Bookings and holds of the same group type (capacity > 1) at the same start and end are the same
+  session: they take seats instead of conflicting, and the session is ``full`` when the asking party
+  does not fit.
 - **Limits** (``daily_limit``, ``weekly_limit``): sessions of the type already booked or held on the
   slot's local day, or in its ISO week, in the schedule's zone, stay below the limit. Joining an
   existing group session adds no session.
@@ -84,6 +85,7 @@ class Reason(StrEnum):
     NOTICE = "notice"
     BEYOND_HORIZON = "beyond_horizon"
     BOOKED = "booked"
+    BUSY_ELSEWHERE = "busy_elsewhere"  # busy in an imported external calendar
     HELD = "held"
     FULL = "full"
     BUFFER = "buffer"
@@ -341,7 +343,10 @@ class _SlotRules:
             )
 
         def is_booked(item: Busy) -> bool:
-            return isinstance(item, Booking | ImportedBusyTime) and is_other_session(item)
+            return isinstance(item, Booking) and is_other_session(item)
+
+        def is_busy_elsewhere(item: Busy) -> bool:
+            return isinstance(item, ImportedBusyTime)
 
         def is_held(item: Busy) -> bool:
             return isinstance(item, Hold) and is_other_session(item)
@@ -351,6 +356,8 @@ class _SlotRules:
 
         if self._appointments.any_overlapping(starts_at, ends_at, is_booked):
             reasons.add(Reason.BOOKED)
+        if self._appointments.any_overlapping(starts_at, ends_at, is_busy_elsewhere):
+            reasons.add(Reason.BUSY_ELSEWHERE)
         if self._appointments.any_overlapping(starts_at, ends_at, is_held):
             reasons.add(Reason.HELD)
         seats_taken = self._seats_taken.get((starts_at, ends_at), 0)

@@ -40,3 +40,101 @@ class AppointmentDeclined(AppointmentChanged):
 class AppointmentCancelled(AppointmentChanged):
     event_type: ClassVar[str] = "appointment.cancelled"
     reason: str
+
+
+class AppointmentProposed(AppointmentChanged):
+    """The practice proposes another time (``starts_at``/``ends_at``); the patient accepts or rejects it."""
+
+    event_type: ClassVar[str] = "appointment.proposed"
+    previous_starts_at: datetime
+    previous_ends_at: datetime
+    reason: str | None = None
+
+
+class AppointmentProposalAccepted(AppointmentChanged):
+    event_type: ClassVar[str] = "appointment.proposal_accepted"
+
+
+class AppointmentProposalRejected(AppointmentChanged):
+    event_type: ClassVar[str] = "appointment.proposal_rejected"
+    reason: str | None = None
+
+
+class AppointmentRescheduled(AppointmentChanged):
+    """Moved to another time (``starts_at``/``ends_at``), keeping its id and history."""
+
+    event_type: ClassVar[str] = "appointment.rescheduled"
+    previous_starts_at: datetime
+    previous_ends_at: datetime
+    reason: str | None = None
+
+
+class AppointmentArrived(AppointmentChanged):
+    event_type: ClassVar[str] = "appointment.arrived"
+
+
+class AppointmentCheckedIn(AppointmentChanged):
+    event_type: ClassVar[str] = "appointment.checked_in"
+
+
+class AppointmentFulfilled(AppointmentChanged):
+    event_type: ClassVar[str] = "appointment.fulfilled"
+
+
+class AppointmentNoShow(AppointmentChanged):
+    event_type: ClassVar[str] = "appointment.no_show"
+
+
+class AppointmentEnteredInError(AppointmentChanged):
+    event_type: ClassVar[str] = "appointment.entered_in_error"
+    reason: str
+
+
+class SlotHeld(IntegrationEvent):
+    """A time is reserved for a patient until ``expires_at`` (while a form is filled in, or a waitlist offer)."""
+
+    event_type: ClassVar[str] = "appointment.slot_held"
+    hold_id: UUID
+    resource_id: UUID
+    organisation_id: UUID
+    patient: str
+    appointment_type: str
+    starts_at: datetime
+    ends_at: datetime
+    expires_at: datetime
+
+
+class SlotHoldReleased(IntegrationEvent):
+    """A hold was given back before it expired (an expired hold simply stops counting: no event)."""
+
+    event_type: ClassVar[str] = "appointment.slot_hold_released"
+    hold_id: UUID
+    resource_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+
+
+class WaitlistJoined(IntegrationEvent):
+    event_type: ClassVar[str] = "appointment.waitlist_joined"
+    waitlist_entry_id: UUID
+    resource_id: UUID
+    organisation_id: UUID
+    patient: str
+    appointment_type: str
+    earliest: datetime
+    latest: datetime
+
+
+class AppointmentWaitlistOffered(IntegrationEvent):
+    """A freed time is held for a waitlisted patient, who books it with ``hold_id`` before ``offered_until``."""
+
+    event_type: ClassVar[str] = "appointment.waitlist_offered"
+    waitlist_entry_id: UUID
+    resource_id: UUID
+    organisation_id: UUID
+    patient: str
+    appointment_type: str
+    starts_at: datetime
+    ends_at: datetime
+    hold_id: UUID
+    offered_until: datetime

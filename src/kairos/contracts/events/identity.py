@@ -44,6 +44,16 @@ class ProfileUpdated(IntegrationEvent):
     updated_at: datetime
 
 
+class ProfessionalVerificationRequested(IntegrationEvent):
+    """A professional submitted credentials for verification: the organisation's verifiers have work."""
+
+    event_type: ClassVar[str] = "identity.professional.submitted"
+
+    user_id: UUID
+    organisation_id: UUID
+    submitted_at: datetime
+
+
 class ProfessionalVerified(IntegrationEvent):
     """A professional's credentials were verified: from now until ``expires_at`` they may be listed and booked.
 
@@ -109,3 +119,25 @@ class RoleRevoked(IntegrationEvent):
     role: str
     actor: str
     revoked_at: datetime
+
+
+class ConsentGranted(IntegrationEvent):
+    """A person agreed to a version of a purpose's text (e.g. ``reminders_by_sms``): services that act on the
+    purpose may now do so."""
+
+    event_type: ClassVar[str] = "identity.consent.granted"
+
+    user_id: UUID
+    purpose: str
+    version: str
+    granted_at: datetime
+
+
+class ConsentWithdrawn(IntegrationEvent):
+    """A person withdrew their consent to a purpose: services stop acting on it from now on."""
+
+    event_type: ClassVar[str] = "identity.consent.withdrawn"
+
+    user_id: UUID
+    purpose: str
+    withdrawn_at: datetime

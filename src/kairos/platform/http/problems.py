@@ -106,6 +106,26 @@ def _lookup(exception: Exception) -> _Mapping | None:
     return None
 
 
+def problem_body(error: Exception, *, instance: str | None = None) -> dict[str, Any] | None:
+    """The problem a route would answer ``error`` with, as a body to report inside a larger response (one
+    outcome of a batch); None for an exception no problem is registered for."""
+    if isinstance(error, ProblemError):
+        body: dict[str, Any] = {"type": error.type, "title": error.title, "status": error.status}
+        detail, extensions = error.detail, error.extensions
+    else:
+        mapped = _lookup(error)
+        if mapped is None:
+            return None
+        body = {"type": f"{TYPE_PREFIX}{mapped.slug}", "title": mapped.title, "status": mapped.status}
+        detail, extensions = str(error) or None, getattr(error, "problem_extensions", None) or {}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return body
+
+
 async def _problem_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ProblemError)
     return problem_response(

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useCallback, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useLocation, useParams } from "react-router";
 
@@ -34,8 +34,7 @@ export function AppointmentPage({ user }: { user: SignedInUser }) {
   const justCreated = (location.state as { created?: boolean } | null)?.created === true;
   const [notice, setNotice] = useState<string | null>(justCreated ? t("appointment.created") : null);
   const [remote, reload] = useRemote(
-    () => Promise.all([readAppointment(api, appointmentId), loadDirectory(api)]),
-    [api, appointmentId],
+    useCallback(() => Promise.all([readAppointment(api, appointmentId), loadDirectory(api)]), [api, appointmentId]),
   );
 
   return (

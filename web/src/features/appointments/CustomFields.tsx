@@ -22,6 +22,11 @@ interface FormSchema {
 
 export type FieldErrors = Record<string, string>;
 
+/** An answer as a control's text: a string or number as it is, anything else (no answer yet) empty. */
+function textOf(value: unknown): string {
+  return typeof value === "string" || typeof value === "number" ? String(value) : "";
+}
+
 const LONG_TEXT = 200; // characters beyond which a text answer gets a text area
 
 function fieldsOf(schema: Record<string, unknown>): [string, FieldSchema, boolean][] {
@@ -126,7 +131,7 @@ export function CustomFields({ schema, answers, errors, onChange }: Props) {
         let control;
         if (field.type === "string" && field.enum) {
           control = (
-            <select {...common} value={String(answers[name] ?? "")} onChange={(event) => set(name, event.target.value)}>
+            <select {...common} value={textOf(answers[name])} onChange={(event) => set(name, event.target.value)}>
               <option value="">—</option>
               {field.enum.map((option) => (
                 <option key={String(option)} value={String(option)}>
@@ -165,13 +170,13 @@ export function CustomFields({ schema, answers, errors, onChange }: Props) {
               type="number"
               step={field.type === "integer" ? 1 : "any"}
               {...common}
-              value={answers[name] === undefined ? "" : String(answers[name])}
+              value={textOf(answers[name])}
               onChange={(event) => set(name, event.target.value === "" ? "" : Number(event.target.value))}
             />
           );
         } else if (field.type === "string") {
           const long = field.maxLength !== undefined && field.maxLength > LONG_TEXT;
-          const value = String(answers[name] ?? "");
+          const value = textOf(answers[name]);
           control = long ? (
             <textarea {...common} rows={3} value={value} onChange={(event) => set(name, event.target.value)} />
           ) : (

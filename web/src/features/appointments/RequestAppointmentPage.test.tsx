@@ -1,7 +1,7 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 
-import { DIRECTORY_ROUTES, DOCTOR, REQUESTED } from "../../test/fixtures";
+import { DIRECTORY_ROUTES, DOCTOR, REQUESTED, SLOT, SLOT_ROUTES } from "../../test/fixtures";
 import { fakeServer, renderPage } from "../../test/render";
 import { RequestAppointmentPage } from "./RequestAppointmentPage";
 
@@ -27,24 +27,42 @@ test("nothing is sent while a required field is empty, and each field says why",
 
   await user.click(screen.getByRole("button", { name: "Send the request" }));
 
-  for (const label of ["Type of appointment", "Date and time", /Reason for the visit/]) {
+  for (const label of ["Type of appointment", /Reason for the visit/]) {
     expect(screen.getByLabelText(label)).toHaveAttribute("aria-invalid", "true");
     expect(screen.getByLabelText(label)).toHaveAccessibleDescription(/This field is required/);
   }
   expect(screen.getByLabelText("Type of appointment")).toHaveFocus();
   expect(server.requests.filter((request) => request.method === "POST")).toHaveLength(0);
+
+  // With a type, the free times appear; no time chosen is an error of the group of times, focused.
+  await user.selectOptions(screen.getByLabelText("Type of appointment"), "consultation");
+  await user.type(screen.getByLabelText(/Reason for the visit/), "A cough");
+  await user.click(screen.getByRole("button", { name: "Send the request" }));
+  const times = screen.getByRole("group", { name: "Free times" });
+  expect(times).toHaveFocus();
+  expect(times).toHaveAccessibleDescription(/This field is required/);
+  expect(server.requests.filter((request) => request.method === "POST")).toHaveLength(0);
+});
+
+test("arriving from the directory, the professional is chosen already", async () => {
+  const server = fakeServer({ ...DIRECTORY_ROUTES, ...SLOT_ROUTES });
+  await renderPage(<RequestAppointmentPage />, { path: "/appointments/new", search: `?resource=${DOCTOR.id}`, server });
+
+  expect(await screen.findByLabelText("Professional")).toHaveValue(DOCTOR.id);
+  expect(screen.getByLabelText("Type of appointment")).toHaveValue("");
 });
 
 test("a filled-in request is sent with the domain's answers and an aware start time", async () => {
   const server = fakeServer({
     ...DIRECTORY_ROUTES,
+    ...SLOT_ROUTES,
     "POST /api/v1/appointments/appointments": () => ({ status: 201, body: REQUESTED }),
   });
   await renderPage(<RequestAppointmentPage />, { ...PAGE, server });
   const user = userEvent.setup();
   await user.selectOptions(await screen.findByLabelText("Professional"), DOCTOR.id);
   await user.selectOptions(screen.getByLabelText("Type of appointment"), "consultation");
-  await user.type(screen.getByLabelText("Date and time"), "2030-12-01T09:00");
+  await user.click(await screen.findByRole("radio"));
   await user.type(screen.getByLabelText(/Reason for the visit/), "A cough");
   await user.click(screen.getByLabelText("First visit to this practice"));
   await user.type(screen.getByLabelText("Message to the practice"), "Mornings suit me best.");
@@ -57,7 +75,7 @@ test("a filled-in request is sent with the domain's answers and an aware start t
   expect(await sent?.json()).toEqual({
     resource_id: DOCTOR.id,
     appointment_type: "consultation",
-    starts_at: new Date("2030-12-01T09:00").toISOString(),
+    starts_at: SLOT.starts_at,
     message: "Mornings suit me best.",
     answers: { reason: "A cough", first_visit: true },
   });
@@ -66,6 +84,7 @@ test("a filled-in request is sent with the domain's answers and an aware start t
 test("a refusal from the service is shown with its title and detail", async () => {
   const server = fakeServer({
     ...DIRECTORY_ROUTES,
+    ...SLOT_ROUTES,
     "POST /api/v1/appointments/appointments": () => ({
       status: 409,
       body: {
@@ -80,7 +99,7 @@ test("a refusal from the service is shown with its title and detail", async () =
   const user = userEvent.setup();
   await user.selectOptions(await screen.findByLabelText("Professional"), DOCTOR.id);
   await user.selectOptions(screen.getByLabelText("Type of appointment"), "consultation");
-  await user.type(screen.getByLabelText("Date and time"), "2030-12-01T09:00");
+  await user.click(await screen.findByRole("radio"));
   await user.type(screen.getByLabelText(/Reason for the visit/), "A cough");
 
   await user.click(screen.getByRole("button", { name: "Send the request" }));
@@ -89,9 +108,15 @@ test("a refusal from the service is shown with its title and detail", async () =
   expect(alert).toHaveTextContent("This time is no longer free");
   expect(alert).toHaveTextContent("Taken at 09:00");
   expect(screen.getByRole("button", { name: "Send the request" })).toBeEnabled();
+  // The time was taken: the free times are asked again, and the user chooses anew.
+  const slotRequests = () => server.requests.filter((request) => request.url.includes("/slots")).length;
+  await waitFor(() => expect(slotRequests()).toBe(2));
+  await user.click(await screen.findByRole("radio"));
 
   // Sent again unchanged, it is the same command (same Idempotency-Key); changed, a new one.
   await user.click(screen.getByRole("button", { name: "Send the request" }));
+  await waitFor(() => expect(slotRequests()).toBe(3));
+  await user.click(await screen.findByRole("radio"));
   await user.type(screen.getByLabelText("Message to the practice"), "Any time.");
   await user.click(screen.getByRole("button", { name: "Send the request" }));
   await waitFor(() => expect(server.requests.filter((request) => request.method === "POST")).toHaveLength(3));

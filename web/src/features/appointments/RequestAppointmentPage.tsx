@@ -1,6 +1,6 @@
-import { useRef, useState, type FormEvent } from "react";
+import { useCallback, useRef, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { useNavigate } from "react-router";
+import { useNavigate, useSearchParams } from "react-router";
 
 import { useApi } from "../../api/client";
 import { fieldOf, type Problem } from "../../api/problem";
@@ -9,6 +9,7 @@ import { Loading } from "../../shared/Loading";
 import { ProblemMessage } from "../../shared/ProblemMessage";
 import { asProblem, useRemote } from "../../shared/useRemote";
 import { usePageTitle } from "../../shared/usePageTitle";
+import { SlotPicker } from "../booking/SlotPicker";
 import { idempotencyKeys, loadDirectory, requestAppointment, type AppointmentCreate, type Directory } from "./api";
 import { CustomFields, checkAnswers, hasFields, type Answers, type FieldErrors } from "./CustomFields";
 
@@ -24,7 +25,7 @@ export function RequestAppointmentPage() {
   const { t } = useTranslation();
   usePageTitle(t("request.title"));
   const api = useApi();
-  const [directory, reload] = useRemote(() => loadDirectory(api), [api]);
+  const [directory, reload] = useRemote(useCallback(() => loadDirectory(api), [api]));
 
   return (
     <section aria-labelledby="request-title">
@@ -42,13 +43,27 @@ export function RequestAppointmentPage() {
   );
 }
 
+/** The only appointment type of a resource's domain, chosen for the user; else none. */
+function onlyTypeOf(directory: Directory, resourceId: string): string {
+  const chosen = directory.resources.find((candidate) => candidate.id === resourceId);
+  const types = chosen?.domain ? (directory.domains.get(chosen.domain)?.appointment_types ?? []) : [];
+  return types.length === 1 && types[0] ? types[0].code : "";
+}
+
 function RequestForm({ directory }: { directory: Directory }) {
   const { t } = useTranslation();
   const api = useApi();
   const navigate = useNavigate();
   const format = useFormat();
-  const [resourceId, setResourceId] = useState("");
-  const [typeCode, setTypeCode] = useState("");
+  const [params] = useSearchParams();
+  // Arriving from "find a professional": that professional is chosen already.
+  const [resourceId, setResourceId] = useState(() => {
+    const wanted = params.get("resource") ?? "";
+    return directory.resources.some((candidate) => candidate.id === wanted) ? wanted : "";
+  });
+  const [typeCode, setTypeCode] = useState(() => onlyTypeOf(directory, resourceId));
+  // Bumped after the service said a time was taken: the slot picker asks again for what is free.
+  const [slotsRound, setSlotsRound] = useState(0);
   const [duration, setDuration] = useState(30);
   const [startsAt, setStartsAt] = useState("");
   const [message, setMessage] = useState("");
@@ -74,9 +89,8 @@ function RequestForm({ directory }: { directory: Directory }) {
   const chooseResource = (id: string) => {
     changed("resource_id");
     setResourceId(id);
-    const chosen = directory.resources.find((candidate) => candidate.id === id);
-    const types = chosen?.domain ? (directory.domains.get(chosen.domain)?.appointment_types ?? []) : [];
-    setTypeCode(types.length === 1 && types[0] ? types[0].code : "");
+    setTypeCode(onlyTypeOf(directory, id));
+    setStartsAt("");
     setAnswers({});
   };
 
@@ -85,7 +99,8 @@ function RequestForm({ directory }: { directory: Directory }) {
     if (!resourceId) found.resource_id = t("request.required");
     if (!typeCode.trim()) found.appointment_type = t("request.required");
     if (!startsAt) found.starts_at = t("request.required");
-    else if (new Date(startsAt) <= new Date()) found.starts_at = t("request.inThePast");
+    // A typed time may be past; the service offers only future slots, and one may pass while the page is open.
+    else if (!domain && new Date(startsAt) <= new Date()) found.starts_at = t("request.inThePast");
     return domain ? { ...found, ...checkAnswers(form, answers, t) } : found;
   };
 
@@ -98,7 +113,8 @@ function RequestForm({ directory }: { directory: Directory }) {
       document.getElementById(fieldId(Object.keys(found)[0] ?? ""))?.focus();
       return;
     }
-    const starts = instantFromLocalInput(startsAt);
+    // A slot's start is an aware instant already; a typed time is wall time in the browser's zone.
+    const starts = domain ? startsAt : instantFromLocalInput(startsAt);
     const body: AppointmentCreate = {
       resource_id: resourceId,
       appointment_type: typeCode.trim(),
@@ -111,12 +127,16 @@ function RequestForm({ directory }: { directory: Directory }) {
     setSending(true);
     try {
       const created = await requestAppointment(api, body, keyFor(body));
-      navigate(`/appointments/${created.id}`, { state: { created: true } });
+      void navigate(`/appointments/${created.id}`, { state: { created: true } });
     } catch (error) {
       const found = asProblem(error);
       setProblem(found);
       setErrors(fieldErrorsOf(found));
       setSending(false);
+      if (found?.status === 409) {
+        setStartsAt("");
+        setSlotsRound((round) => round + 1);
+      }
       queueMicrotask(() => summary.current?.focus());
     }
   };
@@ -165,6 +185,7 @@ function RequestForm({ directory }: { directory: Directory }) {
             onChange={(event) => {
               changed("appointment_type");
               setTypeCode(event.target.value);
+              setStartsAt("");
             }}
             {...invalid("appointment_type")}
           >
@@ -207,26 +228,43 @@ function RequestForm({ directory }: { directory: Directory }) {
           </>
         )
       )}
-      <div className="field">
-        <label htmlFor="starts_at">{t("request.startsAt")}</label>
-        <p id="starts_at-hint" className="hint">
-          {t("request.zoneHint", { zone: format.timeZone })}
-        </p>
-        <input
+      {domain && resource && typeCode ? (
+        <SlotPicker
+          key={`${resource.id} ${typeCode} ${slotsRound}`}
           id="starts_at"
-          type="datetime-local"
+          resourceId={resource.id}
+          appointmentType={typeCode}
           value={startsAt}
-          min={localInputValue(new Date())}
-          aria-required
-          onChange={(event) => {
+          onChange={(value) => {
             changed("starts_at");
-            setStartsAt(event.target.value);
+            setStartsAt(value);
           }}
-          {...invalid("starts_at")}
-          aria-describedby={["starts_at-hint", errors.starts_at && "starts_at-error"].filter(Boolean).join(" ")}
+          error={errors.starts_at}
         />
-        {error("starts_at")}
-      </div>
+      ) : domain ? (
+        <p className="hint">{t("slots.chooseType")}</p>
+      ) : (
+        <div className="field">
+          <label htmlFor="starts_at">{t("request.startsAt")}</label>
+          <p id="starts_at-hint" className="hint">
+            {t("request.zoneHint", { zone: format.timeZone })}
+          </p>
+          <input
+            id="starts_at"
+            type="datetime-local"
+            value={startsAt}
+            min={localInputValue(new Date())}
+            aria-required
+            onChange={(event) => {
+              changed("starts_at");
+              setStartsAt(event.target.value);
+            }}
+            {...invalid("starts_at")}
+            aria-describedby={["starts_at-hint", errors.starts_at && "starts_at-error"].filter(Boolean).join(" ")}
+          />
+          {error("starts_at")}
+        </div>
+      )}
       {domain && hasFields(form) && (
         <fieldset>
           <legend>{t("request.customFields")}</legend>

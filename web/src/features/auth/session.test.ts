@@ -1,4 +1,4 @@
-import { rolesOf, userManagerSettings } from "./session";
+import { organisationOf, rolesOf, userManagerSettings } from "./session";
 
 function token(claims: object): string {
   const encode = (part: object) =>
@@ -24,4 +24,11 @@ test("roles are read from the access token's claims", () => {
   expect(rolesOf(token({ sub: "u1", roles: ["patient", "operator"] }))).toEqual(["patient", "operator"]);
   expect(rolesOf(token({ sub: "u1" }))).toEqual([]);
   expect(rolesOf("opaque-token")).toEqual([]);
+});
+
+test("the organisation is read from the access token's org claim", () => {
+  expect(organisationOf(token({ sub: "u1", org: "0192f000-0000-7000-8000-00000000a001" }))).toBe(
+    "0192f000-0000-7000-8000-00000000a001",
+  );
+  expect(organisationOf(token({ sub: "u1" }))).toBeUndefined();
 });

@@ -28,6 +28,8 @@ export interface SignedInUser {
   name: string;
   email: string | undefined;
   roles: string[];
+  /** The organisation of a professional, staff member or domain admin; none for a patient. */
+  organisation: string | undefined;
   accessToken: string;
 }
 
@@ -38,6 +40,7 @@ export function signedInUser(user: User): SignedInUser {
     name: profile.name ?? profile.email ?? profile.sub,
     email: profile.email,
     roles: rolesOf(user.access_token),
+    organisation: organisationOf(user.access_token),
     accessToken: user.access_token,
   };
 }
@@ -47,13 +50,24 @@ export function signedInUser(user: User): SignedInUser {
  * shape the screens; every service checks the token's signature and the roles itself.
  */
 export function rolesOf(accessToken: string): string[] {
+  const roles = claimsOf(accessToken).roles;
+  return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === "string") : [];
+}
+
+/** The organisation the token's roles hold in (`org`), for a professional's, staff's or admin's screens. */
+export function organisationOf(accessToken: string): string | undefined {
+  const organisation = claimsOf(accessToken).org;
+  return typeof organisation === "string" ? organisation : undefined;
+}
+
+/** A JWT's payload, unverified (the services verify it); empty for anything else. */
+function claimsOf(accessToken: string): Record<string, unknown> {
   const payload = accessToken.split(".")[1];
-  if (!payload) return [];
+  if (!payload) return {};
   try {
-    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-    const roles: unknown = JSON.parse(json).roles;
-    return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === "string") : [];
+    const claims: unknown = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+    return typeof claims === "object" && claims !== null ? (claims as Record<string, unknown>) : {};
   } catch {
-    return []; // not a JWT: no roles to show
+    return {}; // not a JWT: no claims to show
   }
 }

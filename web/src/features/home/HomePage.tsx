@@ -60,11 +60,18 @@ export function HomePage() {
       {user.roles.includes("patient") && (
         <>
           <h2>{t("home.nextStep")}</h2>
-          <p>
-            <Link className="button" to="/appointments/new">
-              {t("app.requestAppointment")}
-            </Link>
-          </p>
+          <ul className="inline-list actions">
+            <li>
+              <Link className="button" to="/professionals">
+                {t("app.findProfessional")}
+              </Link>
+            </li>
+            <li>
+              <Link className="button secondary" to="/appointments/new">
+                {t("app.requestAppointment")}
+              </Link>
+            </li>
+          </ul>
         </>
       )}
     </section>
