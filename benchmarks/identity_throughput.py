@@ -25,39 +25,39 @@ import asyncio
 import contextlib
 import os
 import re
-import signal
-import socket
-import statistics
-import sys
-import tempfile
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import psutil
 
+from benchmarks._harness import (
+    Attempt,
+    Infrastructure,
+    Load,
+    drive,
+    free_port,
+    http_clients,
+    others,
+    service_environment,
+    service_process,
+    throwaway_infrastructure,
+)
 from kairos.identity.demo import DEMO_PASSWORD
 from kairos.identity.domain.roles import Role
 from kairos.identity.service import create_client, create_user, hasher
 from kairos.platform.config import LogFormat, Settings, TransportKind
-from kairos.platform.crypto import Keyring
 from kairos.platform.db.engine import database_url
 from kairos.platform.events.inprocess import InProcessTransport
 from kairos.platform.observability.logging import setup_logging
 from kairos.platform.runtime import ServiceRuntime
-from kairos.platform.testing.infrastructure import create_vhost, delete_vhost, drop_databases, unique_name
 from kairos.services import definition
 
 CONCURRENCY = 12  # requests in flight, one connection each: what a few busy relying parties keep open
 SECONDS = 10.0  # per Kairos figure; long enough for a steady rate at ~20/s, short enough for `make bench`
 BARE_SECONDS = 5.0
-WARM_UP_SECONDS = 1.0  # before each HTTP figure, not counted: connections, caches, the first key load
 ARGON2_SECONDS = 3.0  # per argon2 figure
-REQUEST_TIMEOUT = 15.0
-READY_LIMIT = 30.0  # the service must answer /health/ready by then
 
 # Keycloak's published sizing ("Concepts for sizing CPU and memory resources"): per vCPU of Keycloak.
 KEYCLOAK_SIGN_INS_PER_VCPU = 15
@@ -73,68 +73,12 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @dataclass(frozen=True)
-class Infrastructure:
-    postgres_url: str
-    rabbitmq_url: str
-    database_prefix: str
-    encryption_keys: str
-
-
-@dataclass(frozen=True)
 class Server:
     issuer: str
     base_url: str
     client_id: str
     client_secret: str
     process: psutil.Process
-
-
-@dataclass(frozen=True)
-class CpuSample:
-    at: float
-    server: float  # CPU seconds of the identity process (all its threads)
-    generator: float  # CPU seconds of this process
-    machine_busy: float  # CPU seconds of the whole machine, not idle
-
-    @staticmethod
-    def take(server: psutil.Process) -> CpuSample:
-        times = server.cpu_times()
-        mine = psutil.Process().cpu_times()
-        machine = psutil.cpu_times()
-        busy = ("user", "nice", "system", "irq", "softirq")  # guest time is counted in user already
-        return CpuSample(
-            at=time.perf_counter(),
-            server=times.user + times.system,
-            generator=mine.user + mine.system,
-            machine_busy=sum(getattr(machine, name, 0.0) for name in busy),
-        )
-
-
-@dataclass(frozen=True)
-class Load:
-    """What one HTTP figure did: successes, other answers, latencies and the cores it kept busy."""
-
-    succeeded: int
-    seconds: float
-    others: Counter[str]
-    latencies: list[float]
-    server_cores: float
-    generator_cores: float
-    machine_cores: float
-
-    @property
-    def per_second(self) -> float:
-        return self.succeeded / self.seconds
-
-    @property
-    def per_server_cpu_second(self) -> float:
-        return self.succeeded / (self.server_cores * self.seconds) if self.server_cores else 0.0
-
-    def median_ms(self) -> float:
-        return statistics.median(self.latencies) * 1000 if self.latencies else 0.0
-
-    def cores(self) -> str:
-        return f"{self.server_cores:.2f}/{self.generator_cores:.2f}/{self.machine_cores:.2f}"
 
 
 @dataclass(frozen=True)
@@ -164,53 +108,6 @@ class Results:
     sign_ins: Load  # each client from an address of its own
     one_address: Load  # every client from the same address
     argon2: Argon2Rates
-
-
-# One request of a client: the answer's status, and whether it is the answer expected.
-Attempt = Callable[[], Awaitable[tuple[str, bool]]]
-
-
-@contextlib.asynccontextmanager
-async def throwaway_infrastructure() -> AsyncIterator[Infrastructure]:
-    """A vhost and a database name prefix of this run's own, removed afterwards whatever happened."""
-    postgres_url = os.environ.get("KAIROS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    rabbitmq_url = os.environ.get("KAIROS_BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
-    run_id = unique_name("")
-    vhost = f"kairos-bench-{run_id}"
-    prefix = f"kairos_bench_{run_id}_"
-    try:
-        await asyncio.to_thread(create_vhost, vhost)
-        yield Infrastructure(
-            postgres_url, f"{rabbitmq_url.rstrip('/')}/{vhost}", prefix, Keyring.generate("bench").to_json()
-        )
-    finally:
-        await drop_databases(postgres_url, prefix)
-        await asyncio.to_thread(delete_vhost, vhost)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _environment(infrastructure: Infrastructure, issuer: str, port: int) -> dict[str, str]:
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("KAIROS_")}
-    environment.update(
-        KAIROS_DATABASE_URL=infrastructure.postgres_url,
-        KAIROS_DATABASE_PREFIX=infrastructure.database_prefix,
-        KAIROS_TRANSPORT=TransportKind.RABBITMQ.value,
-        KAIROS_RABBITMQ_URL=infrastructure.rabbitmq_url,
-        KAIROS_ENCRYPTION_KEYS=infrastructure.encryption_keys,
-        KAIROS_AUTH_ISSUER=issuer,
-        KAIROS_HOST="127.0.0.1",
-        KAIROS_PORT=str(port),
-        KAIROS_LOG_LEVEL="WARNING",
-        KAIROS_LOG_FORMAT=LogFormat.CONSOLE.value,
-        # As identity behind the gateway runs: sign-in attempts count against the address the gateway saw.
-        KAIROS_IDENTITY_TRUST_FORWARDED_FOR="true",
-    )
-    return environment
 
 
 async def prepare_database(infrastructure: Infrastructure, issuer: str) -> tuple[str, str]:
@@ -254,123 +151,20 @@ async def prepare_database(infrastructure: Infrastructure, issuer: str) -> tuple
 
 @contextlib.asynccontextmanager
 async def identity_process(infrastructure: Infrastructure) -> AsyncIterator[Server]:
-    """``kairos run identity`` in a process of its own, ready to answer; stopped (SIGTERM) afterwards."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    issuer = f"{base_url}/api/v1/identity"
+    """``kairos run identity`` in a process of its own, ready to answer; stopped afterwards."""
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}/api/v1/identity"
     client_id, client_secret = await prepare_database(infrastructure, issuer)
-    with tempfile.TemporaryDirectory(prefix="kairos-bench-") as directory:
-        output = Path(directory) / "identity.log"
-        with output.open("wb") as log_file:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "kairos",
-                "run",
-                "identity",
-                "--no-migrate",
-                env=_environment(infrastructure, issuer, port),
-                stdout=log_file,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        try:
-            await _wait_until_ready(base_url, process, output)
-            yield Server(issuer, base_url, client_id, client_secret, psutil.Process(process.pid))
-        finally:
-            await _stop(process)
-
-
-async def _wait_until_ready(base_url: str, process: asyncio.subprocess.Process, output: Path) -> None:
-    deadline = time.perf_counter() + READY_LIMIT
-    async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as client:
-        while time.perf_counter() < deadline:
-            if process.returncode is not None:
-                raise RuntimeError(f"identity exited with {process.returncode}:\n{_tail(output)}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/health/ready")).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"identity was not ready after {READY_LIMIT:g} s:\n{_tail(output)}")
-
-
-def _tail(output: Path) -> str:
-    return "\n".join(output.read_text(errors="replace").splitlines()[-30:])
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), timeout=10.0)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-
-
-async def drive(server: Server, attempts: list[Attempt], seconds: float) -> Load:
-    """Every client sends its next request as soon as the last one is answered, until ``seconds`` have
-    passed; answers still in flight then are waited for and counted."""
-    others: Counter[str] = Counter()
-    latencies: list[float] = []
-    succeeded = 0
-
-    async def client(attempt: Attempt, deadline: float) -> None:
-        nonlocal succeeded
-        while time.perf_counter() < deadline:
-            sent = time.perf_counter()
-            try:
-                status, ok = await attempt()
-            except httpx.HTTPError as error:
-                status, ok = type(error).__name__, False
-            latencies.append(time.perf_counter() - sent)
-            if ok:
-                succeeded += 1
-            else:
-                others[status] += 1
-
-    # Warm up: first connections, the service's first key and client loads.
-    warm_up_until = time.perf_counter() + WARM_UP_SECONDS
-    await asyncio.gather(*(client(attempt, warm_up_until) for attempt in attempts))
-    others.clear()
-    latencies.clear()
-    succeeded = 0
-
-    before = CpuSample.take(server.process)
-    await asyncio.gather(*(client(attempt, before.at + seconds) for attempt in attempts))
-    after = CpuSample.take(server.process)
-    elapsed = after.at - before.at
-    return Load(
-        succeeded=succeeded,
-        seconds=elapsed,
-        others=others,
-        latencies=latencies,
-        server_cores=(after.server - before.server) / elapsed,
-        generator_cores=(after.generator - before.generator) / elapsed,
-        machine_cores=(after.machine_busy - before.machine_busy) / elapsed,
+    # As identity behind the gateway runs: sign-in attempts count against the address the gateway saw.
+    environment = service_environment(
+        infrastructure, issuer=issuer, port=port, extra={"KAIROS_IDENTITY_TRUST_FORWARDED_FOR": "true"}
     )
-
-
-@contextlib.asynccontextmanager
-async def http_clients(server: Server) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """One connection per client, as separate relying parties or browsers hold them."""
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(
-                    base_url=server.base_url,
-                    timeout=REQUEST_TIMEOUT,
-                    limits=httpx.Limits(max_connections=1),
-                    follow_redirects=False,
-                )
-            )
-            for _ in range(CONCURRENCY)
-        ]
-        yield clients
+    async with service_process("identity", environment, port) as service:
+        yield Server(issuer, service.base_url, client_id, client_secret, service.process)
 
 
 async def bare_endpoint(server: Server) -> Load:
-    async with http_clients(server) as clients:
+    async with http_clients(server.base_url, CONCURRENCY) as clients:
 
         def attempt(client: httpx.AsyncClient) -> Attempt:
             async def live() -> tuple[str, bool]:
@@ -379,12 +173,12 @@ async def bare_endpoint(server: Server) -> Load:
 
             return live
 
-        return await drive(server, [attempt(client) for client in clients], BARE_SECONDS)
+        return await drive(server.process, [attempt(client) for client in clients], BARE_SECONDS)
 
 
 async def client_credentials(server: Server) -> Load:
     auth = httpx.BasicAuth(server.client_id, server.client_secret)
-    async with http_clients(server) as clients:
+    async with http_clients(server.base_url, CONCURRENCY) as clients:
         first = await clients[0].post(
             f"{server.issuer}/token", data={"grant_type": "client_credentials", "scope": SCOPE}, auth=auth
         )
@@ -400,13 +194,13 @@ async def client_credentials(server: Server) -> Load:
 
             return token
 
-        return await drive(server, [attempt(client) for client in clients], SECONDS)
+        return await drive(server.process, [attempt(client) for client in clients], SECONDS)
 
 
 async def password_sign_ins(server: Server, *, forwarded: bool) -> Load:
     """Each client signs in to its own account; from an address of its own (``X-Forwarded-For``, as the
     gateway sends it) when ``forwarded``, else all from this machine's one address."""
-    async with http_clients(server) as clients:
+    async with http_clients(server.base_url, CONCURRENCY) as clients:
 
         async def browser(client: httpx.AsyncClient, email: str, address: str) -> Attempt:
             headers = {"X-Forwarded-For": address} if forwarded else {}
@@ -429,7 +223,7 @@ async def password_sign_ins(server: Server, *, forwarded: bool) -> Load:
             await browser(client, email, address)
             for client, email, address in zip(clients, SIGN_IN_ACCOUNTS, SIGN_IN_ADDRESSES, strict=True)
         ]
-        return await drive(server, attempts, SECONDS)
+        return await drive(server.process, attempts, SECONDS)
 
 
 def _repeat_for(seconds: float, work: Callable[[], object]) -> float:
@@ -495,11 +289,8 @@ async def measure() -> Results:
 
 
 def _others(load: Load) -> str:
-    if not load.others:
-        return ""
-    answers = ", ".join(f"{count:,}× {status}" for status, count in load.others.most_common())
     throttled = " — THROTTLED (429): successful sign-ins must not be" if "429" in load.others else ""
-    return f"; not counted: {answers}{throttled}"
+    return others(load) + throttled
 
 
 def _verdict(ours: float, theirs: int) -> str:
