@@ -28,7 +28,7 @@ from kairos.identity.oauth import (
     revoke_session_tokens,
     user_info,
 )
-from kairos.identity.sessions import SESSION_COOKIE, Sessions, SignInFailed
+from kairos.identity.sessions import SESSION_COOKIE, EmailNotVerified, Sessions, SignInFailed
 from kairos.identity.sign_in_flow import (
     attempt_address,
     refusal_notice,
@@ -173,12 +173,13 @@ def _sign_in_form(
     error: str | None = None,
     status: int | None = None,
     headers: dict[str, str] | None = None,
+    resend_email: str | None = None,
 ) -> Response:
     token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = pages.render(
         request,
         "sign_in.html",
-        {"next": next_url, "csrf_token": token, "error": error},
+        {"next": next_url, "csrf_token": token, "error": error, "resend_email": resend_email},
         status=status or (401 if error else 200),
         headers=headers,
     )
@@ -214,6 +215,10 @@ async def sign_in(
         return _sign_in_form(request, identity, next_url=next, error=message, status=429, headers=retry_after)
     except SignInFailed:
         return _sign_in_form(request, identity, next_url=next, error=pages.text(request, "sign_in_failed"))
+    except EmailNotVerified:
+        # Only someone who knows the password learns this; the page offers the confirmation link again.
+        error = pages.text(request, "unverified")
+        return _sign_in_form(request, identity, next_url=next, error=error, status=403, resend_email=email)
     target = safe_next(request, next)
     step = opened.session.pending_step
     response = RedirectResponse(

@@ -13,6 +13,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from kairos.identity.account_texts import PAGE_MESSAGES
+
 TEMPLATES = Path(__file__).with_name("templates")
 DEFAULT_LANGUAGE = "en"
 
@@ -104,6 +106,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "continue": "Continuer",
     },
 }
+
+for _language, _texts in PAGE_MESSAGES.items():  # registration, verification, password reset
+    MESSAGES[_language].update(_texts)
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 

@@ -6,14 +6,19 @@ No model here carries a password hash or a client-secret digest: a client secret
 
 from __future__ import annotations
 
+import functools
 import uuid
+import zoneinfo
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from kairos.identity.domain.consents import ClosedBy
+from kairos.identity.domain.profiles import Channel, NotificationKind
 from kairos.identity.domain.roles import Role
+from kairos.identity.domain.verification import VerificationStatus
 
 # A sanity check only: whoever holds the address proves it by answering mail.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -128,3 +133,147 @@ class SessionRead(BaseModel):
     expires_at: datetime = Field(description="the absolute timeout")
     user_agent: str | None
     is_current: bool = Field(description="the session the calling access token was obtained in")
+
+
+# --- profiles, professional verification, role management, consents ---------------------------------------------
+
+# BCP 47 language tags as the web app and notifications use them: language, optional script and region.
+LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"
+# E.164: a plus sign, then up to 15 digits, the first not zero.
+PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _iana_zone(value: str) -> str:
+    if value not in _known_zones():
+        raise ValueError("not an IANA time zone name (like Europe/Paris)")
+    return value
+
+
+LanguageTag = Annotated[str, Field(max_length=35, pattern=LANGUAGE_TAG_PATTERN, examples=["en", "fr-CA"])]
+TimeZoneName = Annotated[str, Field(max_length=64, examples=["Europe/Paris"]), AfterValidator(_iana_zone)]
+NotificationChannels = dict[NotificationKind, Annotated[list[Channel], Field(max_length=len(Channel))]]
+
+
+class ProfileRead(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    display_name: str = Field(description="what others are shown")
+    given_name: str | None
+    family_name: str | None
+    phone: str | None = Field(description="E.164")
+    locale: str = Field(description="BCP 47 language tag")
+    zone: str = Field(description="IANA time zone")
+    notifications: NotificationChannels = Field(description="for each kind of notification, its channels")
+    updated_at: datetime | None
+
+
+class ProfileUpdate(BaseModel):
+    """The fields to change; those left out are kept, and ``null`` clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
+    given_name: str | None = Field(default=None, min_length=1, max_length=100)
+    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
+    locale: LanguageTag = Field(default=None)  # type: ignore[assignment]
+    zone: TimeZoneName = Field(default=None)  # type: ignore[assignment]
+    notifications: NotificationChannels = Field(
+        default=None,  # type: ignore[assignment]
+        description="the kinds named get exactly these channels; the others are kept",
+    )
+
+    @model_validator(mode="after")
+    def _required_fields_are_not_cleared(self) -> Self:
+        for name in ("display_name", "locale", "zone", "notifications"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared")
+        return self
+
+
+class CredentialsWrite(BaseModel):
+    """A professional's credentials; a draft may be incomplete, a submission may not."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    specialty: str = Field(default="", max_length=200, description="or the practice area, in a law firm")
+    licence_number: str = Field(default="", max_length=100)
+    issuing_authority: str = Field(default="", max_length=200)
+    languages: list[LanguageTag] = Field(default_factory=list, max_length=20)
+    location: str | None = Field(default=None, min_length=1, max_length=200)
+    document_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=20, description="supporting documents, held by the documents service"
+    )
+
+
+class ProfessionalProfileRead(BaseModel):
+    user_id: uuid.UUID
+    organisation_id: uuid.UUID
+    display_name: str
+    status: VerificationStatus
+    specialty: str
+    licence_number: str
+    issuing_authority: str
+    languages: list[str]
+    location: str | None
+    document_ids: list[uuid.UUID]
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    decided_by: str | None
+    rejection_reason: str | None
+    verified_at: datetime | None
+    expires_at: datetime | None = Field(description="when the verification valid now ends")
+    is_listed: bool = Field(description="shown in the directory of bookable professionals now")
+
+
+class VerificationDecisionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["verify", "reject"]
+    reason: str | None = Field(default=None, max_length=2000, description="required to reject")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="when the verification ends (a licence's expiry); default: in a year"
+    )
+
+    @model_validator(mode="after")
+    def _fits_the_decision(self) -> Self:
+        if self.decision == "reject" and (self.reason is None or not self.reason.strip()):
+            raise ValueError("a rejection says why: give reason")
+        if self.decision == "reject" and self.expires_at is not None:
+            raise ValueError("expires_at is for a verification")
+        return self
+
+
+class MemberRead(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    roles: list[Role] = Field(description="roles held in this organisation")
+
+
+class ConsentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(min_length=1, max_length=100)
+    version: str = Field(min_length=1, max_length=50, description="the version of the purpose's text agreed to")
+
+
+class ConsentRead(BaseModel):
+    id: uuid.UUID
+    purpose: str
+    version: str
+    granted_at: datetime
+    closed_at: datetime | None
+    closed_by: ClosedBy | None = Field(description="withdrawn, or superseded by consent to a newer version")
+    is_current: bool
+
+
+class PurposeRead(BaseModel):
+    name: str
+    version: str = Field(description="the current version of its text")
+    description: str

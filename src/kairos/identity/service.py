@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 
+from kairos.contracts.events.identity import UserRegistered
 from kairos.identity.blocklist import common_passwords
 from kairos.identity.domain.passwords import PasswordPolicy
 from kairos.identity.domain.roles import Role
@@ -78,8 +80,13 @@ async def create_user(
     locale: str = "en",
     zone: str = "UTC",
     email_verified: bool = False,
+    password_hash: str | None = None,
 ) -> uuid.UUID:
-    """Create an account; organisational roles need an organisation (they are held inside it)."""
+    """Create an account; organisational roles need an organisation (they are held inside it).
+
+    ``password_hash`` instead of ``password``: a password already checked and hashed by the caller. Publishes
+    ``UserRegistered`` with the unit of work's commit, whoever creates the account (registration, operator, CLI).
+    """
     normalised = email.strip().lower()
     exists = await uow.session.scalar(select(users.c.id).where(users.c.email == normalised))
     if exists is not None:
@@ -93,23 +100,45 @@ async def create_user(
         POLICY.check(password, blocklist=common_passwords(), has_mfa=False, email=normalised).raise_if_not_acceptable()
     user_id = new_id()
     now = uow.clock.now()
-    await uow.session.execute(
-        insert(users).values(
-            id=user_id,
-            email=normalised,
-            password_hash=await hasher().hash_async(password) if password else None,
-            display_name=display_name,
-            locale=locale,
-            zone=zone,
-            global_roles=sorted(role.value for role in roles - organisational),
-            email_verified_at=now if email_verified else None,
-        )
-    )
+    try:
+        # A savepoint: two registrations of one address racing past the check above meet the unique index,
+        # and the loser's transaction stays usable for what its caller does about it.
+        async with uow.session.begin_nested():
+            await uow.session.execute(
+                insert(users).values(
+                    id=user_id,
+                    email=normalised,
+                    password_hash=await hasher().hash_async(password) if password else password_hash,
+                    display_name=display_name,
+                    locale=locale,
+                    zone=zone,
+                    global_roles=sorted(role.value for role in roles - organisational),
+                    email_verified_at=now if email_verified else None,
+                )
+            )
+    except IntegrityError as error:
+        if _is_unique_violation(error):
+            raise AccountExists(normalised) from error
+        raise
     for role in sorted(organisational):
         await uow.session.execute(
             insert(memberships).values(user_id=user_id, organisation_id=organisation_id, role=role.value)
         )
+    uow.publish(
+        UserRegistered(
+            user_id=user_id,
+            organisation_id=organisation_id if organisational else None,
+            roles=sorted(role.value for role in roles),
+            locale=locale,
+            registered_at=now,
+        ),
+        subject=f"user:{user_id}",
+    )
     return user_id
+
+
+def _is_unique_violation(error: IntegrityError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "23505"
 
 
 async def create_client(

@@ -41,6 +41,12 @@ class SignInFailed(Exception):
     """Wrong e-mail or password; deliberately one error for both (no account enumeration)."""
 
 
+class EmailNotVerified(Exception):
+    """The password is right but the account's e-mail address is not confirmed yet: no session is opened.
+
+    Raised only after the password was verified, so it tells nothing to someone who does not know it."""
+
+
 @dataclass(frozen=True)
 class BrowserSession:
     id: uuid.UUID
@@ -86,7 +92,7 @@ class Sessions:
         async with self._runtime.unit_of_work() as uow:
             row = (
                 await uow.session.execute(
-                    select(users.c.id, users.c.password_hash).where(
+                    select(users.c.id, users.c.password_hash, users.c.email_verified_at).where(
                         users.c.email == normalised, users.c.disabled_at.is_(None)
                     )
                 )
@@ -106,6 +112,9 @@ class Sessions:
                 await uow.commit()
                 raise SignInFailed
             await throttle.password_succeeded(attempt)
+            if row.email_verified_at is None:
+                await uow.commit()
+                raise EmailNotVerified
             if self._hasher.needs_rehash(row.password_hash):
                 rehashed = await self._hasher.hash_async(password)
                 await uow.session.execute(update(users).where(users.c.id == row.id).values(password_hash=rehashed))

@@ -11,12 +11,14 @@ import jwt
 import structlog
 from sqlalchemy import Engine, create_engine
 
+from kairos.identity.domain.account_tokens import MailRequestPolicy
 from kairos.identity.domain.throttling import ThrottlePolicy
 from kairos.identity.keys import SigningKeys
+from kairos.identity.mail import MailDelivery, MailSender, sender_for
 from kairos.identity.oauth import OAuthServer
 from kairos.identity.passwords import PasswordHasher
 from kairos.identity.service import hasher
-from kairos.identity.settings import IdentitySettings
+from kairos.identity.settings import IdentitySettings, load_identity_settings
 from kairos.platform.aio import cancel_and_wait
 from kairos.platform.auth.tokens import InvalidToken, TokenVerifier
 from kairos.platform.clock import Clock, SystemClock
@@ -51,6 +53,9 @@ class IdentityState:
     settings: IdentitySettings
     throttle_policy: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     clock: Clock = field(default_factory=SystemClock)  # what throttling and TOTP codes are judged by
+    mail_request_policy: MailRequestPolicy = field(default_factory=MailRequestPolicy)
+    mail_sender: MailSender | None = None  # from the settings unless set before ``start``
+    mail_delivery: MailDelivery | None = None  # runs from ``start`` to ``stop``
     _reloading: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -71,6 +76,18 @@ class IdentityState:
             await uow.commit()
         await self.reload_keys()
         self._reloading.append(asyncio.create_task(self._reload_periodically(), name="identity-keys"))
+        self.mail_delivery = MailDelivery(
+            sessionmaker=self.runtime.sessionmaker,
+            cipher=cipher,
+            sender=self.mail_sender or sender_for(self.settings),
+            clock=self.clock,
+        )
+        self._reloading.append(asyncio.create_task(self.mail_delivery.run(), name="identity-mail"))
+
+    def mail_queued(self) -> None:
+        """A committed transaction queued mail: deliver it now rather than at the next poll."""
+        if self.mail_delivery is not None:
+            self.mail_delivery.wake()
 
     async def reload_keys(self) -> None:
         async with self.runtime.sessionmaker() as session:
@@ -108,7 +125,7 @@ def create_state(runtime: ServiceRuntime) -> IdentityState:
         server=server,
         verifier=verifier,
         hasher=hasher(),
-        settings=IdentitySettings(),  # read now, when the service is built, not at import time
+        settings=load_identity_settings(),  # read now, when the service is built, not at import time
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 
@@ -101,7 +102,7 @@ refresh_tokens = Table(
     Column("family_id", Uuid, nullable=False, index=True),
     Column("client_id", String(100), nullable=False),
     Column("user_id", Uuid, nullable=False),
-    Column("session_id", Uuid),
+    Column("session_id", Uuid, index=True),  # signing out revokes a session's tokens by it
     Column("scope", Text, nullable=False),
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
@@ -206,4 +207,108 @@ recovery_codes = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("user_id", "code_hash"),
+)
+
+
+# --- profiles, professional verification and consents (issue 4 §9, §10) -----------------------------------------
+# Columns marked "encrypted" hold the platform cipher's text tokens (kairos.platform.crypto), with the context
+# "identity.<table>.<column>:<user id>" (see kairos.identity.profiles): a value copied to another row or column
+# does not decrypt. The display name, locale and zone stay on ``users``: they are what others are shown.
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("given_name", Text),  # encrypted
+    Column("family_name", Text),  # encrypted
+    Column("phone", Text),  # encrypted
+    # {kind: [channel, …]} (kairos.identity.domain.profiles.NotificationPreferences)
+    Column("notification_preferences", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# A professional's credentials in one organisation and their verification
+# (kairos.identity.domain.verification.ProfessionalProfile).
+professional_profiles = Table(
+    "professional_profiles",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("organisation_id", Uuid, ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False),
+    Column("specialty", String(200), nullable=False, server_default=""),
+    Column("licence_number", Text),  # encrypted
+    Column("issuing_authority", String(200), nullable=False, server_default=""),
+    Column("languages", ARRAY(String(35)), nullable=False, server_default="{}"),  # BCP 47 tags
+    Column("location", String(200)),
+    Column("document_ids", ARRAY(Uuid), nullable=False, server_default="{}"),  # held by the documents service
+    Column("status", String(20), nullable=False),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(100)),
+    Column("rejection_reason", Text),  # encrypted
+    Column("verified_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),  # of the verification valid now; None when not listed
+    Column("reminded_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("user_id", "organisation_id"),
+    # The periodic check looks for listed professionals by expiry.
+    Index("professional_profiles_expiry", "expires_at", postgresql_where=text("expires_at IS NOT NULL")),
+)
+
+# Consent records (kairos.identity.domain.consents): closed, never deleted or rewritten otherwise.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("version", String(50), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_by", String(20)),  # withdrawn, superseded
+    Index("consents_history", "user_id", "granted_at", "id"),
+    # At most one current record per person and purpose, whatever races between two grants.
+    Index("consents_current", "user_id", "purpose", unique=True, postgresql_where=text("closed_at IS NULL")),
+)
+
+# --- account lifecycle: registration, e-mail verification, password reset, outgoing mail ---------------------
+
+# Tokens sent in links (kairos.identity.domain.account_tokens), as SHA-256 digests; single use, expiring.
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("token_hash", LargeBinary, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("purpose", String(30), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("next_url", Text),  # the authorization request to continue once the link has been followed
+)
+
+# Budgets of mail requests per typed address ("address:<digest>") and per network ("network:<address key>").
+request_budgets = Table(
+    "request_budgets",
+    metadata,
+    Column("subject", String(100), primary_key=True),
+    Column("drained_at", DateTime(timezone=True), nullable=False),
+)
+
+# Mails waiting to be sent (kairos.identity.mail): the whole RFC 5322 message encrypted with the data cipher,
+# erased once sent or given up.
+outgoing_mails = Table(
+    "outgoing_mails",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("message", LargeBinary),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("abandoned_at", DateTime(timezone=True)),
+    Column("last_error", String(500)),
+    Index(
+        "outgoing_mails_due",
+        "next_attempt_at",
+        postgresql_where=text("sent_at IS NULL AND abandoned_at IS NULL"),
+    ),
 )

@@ -8,7 +8,7 @@ against the same old counters.
 Account streaks are kept under a digest of the e-mail address typed (``account_key``), whether or not it
 names an account, so a refusal never tells whether an account exists. At ``failure_limit`` consecutive
 failures password sign-in stays refused until ``clear_password_failures`` is called: the password reset flow
-(not built yet) must call it when it stores the new password (NIST SP 800-63B-4 §3.2.2).
+(``kairos.identity.accounts.reset_password``) calls it when it stores the new password (800-63B-4 §3.2.2).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from kairos.identity.demo import DEMO_PASSWORD
 from kairos.identity.tables import oauth_clients, users
+from kairos.platform.db.schema import outbox
 from kairos.platform.testing.infrastructure import unique_name
 from tests.integration.identity.conftest import Provider, SignedIn, bearer, organisation_ids, sign_in
 
@@ -69,7 +70,13 @@ async def test_an_operator_creates_an_account_that_can_then_sign_in(provider: Pr
         "POST",
         "/users",
         operator.access_token,
-        json={"email": email.upper(), "display_name": "Noor", "roles": ["patient"], "password": DEMO_PASSWORD},
+        json={
+            "email": email.upper(),
+            "display_name": "Noor",
+            "roles": ["patient"],
+            "password": DEMO_PASSWORD,
+            "is_email_verified": True,  # the operator vouches for the address; otherwise the person confirms it
+        },
     )
 
     assert created.status_code == 201, created.text
@@ -89,6 +96,13 @@ async def test_an_operator_creates_an_account_that_can_then_sign_in(provider: Pr
         stored = await session.scalar(select(users.c.password_hash).where(users.c.email == email))
     assert stored is not None
     assert stored.startswith("$argon2id$")
+    async with provider.runtime.sessionmaker() as session:
+        published = (
+            await session.execute(select(outbox.c.data).where(outbox.c.type == "identity.user.registered"))
+        ).scalars()
+    assert {"user_id": body["id"], "roles": ["patient"]}.items() <= next(
+        data for data in published if data["user_id"] == body["id"]
+    ).items()
 
 
 async def test_a_professional_is_created_inside_an_organisation(provider: Provider, operator: SignedIn) -> None:
@@ -174,7 +188,13 @@ async def test_a_role_assigned_at_run_time_is_in_the_next_token_and_gone_once_re
         "POST",
         "/users",
         operator.access_token,
-        json={"email": email, "display_name": "Sam", "roles": ["patient"], "password": DEMO_PASSWORD},
+        json={
+            "email": email,
+            "display_name": "Sam",
+            "roles": ["patient"],
+            "password": DEMO_PASSWORD,
+            "is_email_verified": True,
+        },
     )
     user_id = created.json()["id"]
     person = await sign_in(provider, email)

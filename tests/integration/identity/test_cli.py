@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 
+import psycopg
 import pytest
+from sqlalchemy import make_url
 
 from kairos.platform.config import Settings
 from kairos.platform.testing.infrastructure import unique_name
@@ -55,6 +57,13 @@ def test_an_operator_creates_a_user_with_the_password_on_standard_input(environm
     assert output["email"] == "new.person@example.org"
     assert output["roles"] == ["operator"]
     assert "sea glass" not in created.stdout + created.stderr
+    database = make_url(POSTGRES_URL).set(database=f"{environment['KAIROS_DATABASE_PREFIX']}identity")
+    with psycopg.connect(database.render_as_string(hide_password=False)) as connection:
+        published = connection.execute(
+            "SELECT data FROM outbox WHERE type = 'identity.user.registered' AND subject = %s",
+            (f"user:{output['user_id']}",),
+        ).fetchall()
+    assert [row[0]["roles"] for row in published] == [["operator"]]
 
     again = kairos(
         environment,

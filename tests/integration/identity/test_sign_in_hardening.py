@@ -77,7 +77,12 @@ async def new_account(provider: Provider, *, role: Role = Role.PATIENT) -> str:
     email = f"{uuid.uuid4().hex[:12]}@example.org"
     async with provider.runtime.unit_of_work() as uow:
         await create_user(
-            uow=uow, email=email, password=DEMO_PASSWORD, display_name="Test Person", roles=frozenset({role})
+            uow=uow,
+            email=email,
+            password=DEMO_PASSWORD,
+            display_name="Test Person",
+            roles=frozenset({role}),
+            email_verified=True,
         )
         await uow.commit()
     return email
