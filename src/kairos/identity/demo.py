@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kairos.contracts.demo import HARBOUR_MEDICAL_PRACTICE, LINDQVIST_RAO_LAW
+from kairos.contracts.demo import HARBOUR_DOCTOR, HARBOUR_MEDICAL_PRACTICE, LINDQVIST_LAWYER, LINDQVIST_RAO_LAW
 from kairos.identity.domain.roles import Role
 from kairos.identity.domain.verification import Credentials
 from kairos.identity.profiles import seed_profile, seed_verified_professional
@@ -36,6 +36,12 @@ ACCOUNTS: tuple[tuple[str, str, Role, str | None], ...] = (
 
 
 WEB_CLIENT_ID = "kairos-web"
+
+# The professionals' ids are fixed: the appointments demo links its bookable resources to these accounts.
+FIXED_IDS = {
+    "doctor@harbour.demo.kairos.test": HARBOUR_DOCTOR,
+    "lawyer@lindqvist.demo.kairos.test": LINDQVIST_LAWYER,
+}
 
 # e-mail: (given name, family name, phone); phone numbers from Ofcom's range reserved for drama (07700 900xxx).
 PROFILES: dict[str, tuple[str, str, str | None]] = {
@@ -96,6 +102,7 @@ async def load_demo_data(uow: UnitOfWork, settings: Settings) -> None:
             roles=frozenset({role}),
             organisation_id=organisations[organisation] if organisation else None,
             email_verified=True,
+            user_id=FIXED_IDS.get(email),
         )
     for email, (given_name, family_name, phone) in PROFILES.items():
         await seed_profile(

@@ -81,10 +81,12 @@ async def create_user(
     zone: str = "UTC",
     email_verified: bool = False,
     password_hash: str | None = None,
+    user_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """Create an account; organisational roles need an organisation (they are held inside it).
 
-    ``password_hash`` instead of ``password``: a password already checked and hashed by the caller. Publishes
+    ``password_hash`` instead of ``password``: a password already checked and hashed by the caller. ``user_id``
+    fixes the new account's id (the demo's professionals, whom other services' demo data name). Publishes
     ``UserRegistered`` with the unit of work's commit, whoever creates the account (registration, operator, CLI).
     """
     normalised = email.strip().lower()
@@ -98,7 +100,7 @@ async def create_user(
         await _require_organisation(uow, organisation_id)
     if password is not None:
         POLICY.check(password, blocklist=common_passwords(), has_mfa=False, email=normalised).raise_if_not_acceptable()
-    user_id = new_id()
+    user_id = user_id or new_id()
     now = uow.clock.now()
     try:
         # A savepoint: two registrations of one address racing past the check above meet the unique index,

@@ -12,6 +12,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
+from kairos.contracts.demo import HARBOUR_DOCTOR, LINDQVIST_LAWYER
 from kairos.identity.demo import DEMO_PASSWORD
 from kairos.identity.domain.roles import Role
 from kairos.identity.domain.verification import REMINDER_LEAD
@@ -115,6 +116,8 @@ async def test_the_demo_professionals_are_verified_and_published_for_the_directo
     assert "licence_number" not in published[0]
     lawyer = await events(provider, "identity.professional.verified", user_id=str(people["lawyer"].user_id))
     assert [event["specialty"] for event in lawyer] == ["Family law"]
+    # The ids the appointments demo links its bookable resources to (kairos.contracts.demo).
+    assert (doctor.user_id, people["lawyer"].user_id) == (HARBOUR_DOCTOR, LINDQVIST_LAWYER)
 
 
 # --- the workflow -------------------------------------------------------------------------------------------------
