@@ -3,15 +3,22 @@
 ``EdgeMiddleware`` counts the request against the source address's rate limits first (cheap, and a flood of
 forged tokens is limited too), then verifies a bearer token on a routed request (a bad or expired one never
 reaches a service), then counts it against the user's and the client's limits. Requests without a token pass
-on: the services decide. ``SecurityHeadersMiddleware`` adds the browser-facing security headers.
+on: the services decide. A WebSocket handshake goes through the same checks, and its ``Origin`` must be the
+gateway's own or an allowed CORS origin (browsers send cookies with a cross-site WebSocket handshake and no
+preflight guards it). ``SecurityHeadersMiddleware`` adds the browser-facing security headers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
 import structlog
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kairos.gateway import websocket
 from kairos.gateway.proxy import VERIFIED_SUBJECT_KEY
 from kairos.gateway.ratelimit import Quota, RateLimiter
 from kairos.gateway.routing import RouteTable
@@ -23,45 +30,60 @@ from kairos.platform.http.problems import TYPE_PREFIX, problem_response
 log = structlog.get_logger(__name__)
 
 UNLIMITED_PREFIXES = ("/health/", "/metrics")  # probes and scrapes are never limited
+API_PATHS = "/api/"
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, verifier: TokenVerifier, routes: RouteTable) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: RateLimiter,
+        verifier: TokenVerifier,
+        routes: RouteTable,
+        allowed_origins: Sequence[str] = (),
+    ) -> None:
         self.app = app
         self.limiter = limiter
         self.verifier = verifier
         self.routes = routes
+        self.allowed_origins = frozenset(allowed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(UNLIMITED_PREFIXES):
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith(UNLIMITED_PREFIXES):
             await self.app(scope, receive, send)
             return
         scope.pop(VERIFIED_SUBJECT_KEY, None)  # only this middleware says who was verified
+        if scope["type"] == "websocket" and not self._is_allowed_origin(scope):
+            log.info("gateway.websocket_origin_refused")
+            await _refuse(_forbidden_origin(scope), scope, receive, send)
+            return
+        method = scope.get("method", "GET")  # a WebSocket handshake is a GET
         quota = Quota()
-        rule = self.limiter.rule_for(scope["method"], scope["path"])
+        rule = self.limiter.rule_for(method, scope["path"])
         if rule is not None:
             quota.verdicts += await self.limiter.count(rule, "address", _source_address(scope))
             if quota.exceeded and not self.limiter.dry_run:
-                await _too_many_requests(quota, scope, receive, send)
+                await _refuse(_too_many_requests(quota, scope), scope, receive, send)
                 return
         principal = None
-        if self.routes.match(scope["path"]) is not None:
+        if scope["path"].startswith(API_PATHS):  # the services' and the gateway's own (views)
             token = _bearer_token(scope)
             if token is not None:
                 refusal, principal = await self._verify(token, scope)
                 if refusal is not None:
-                    await refusal(scope, receive, send)
+                    await _refuse(refusal, scope, receive, send)
                     return
         if rule is not None and principal is not None:
             quota.verdicts += await self.limiter.count(rule, "user", principal.subject)
             if principal.client_id:
                 quota.verdicts += await self.limiter.count(rule, "client", principal.client_id)
             if quota.exceeded and not self.limiter.dry_run:
-                await _too_many_requests(quota, scope, receive, send)
+                await _refuse(_too_many_requests(quota, scope), scope, receive, send)
                 return
         if principal is not None:
             scope[VERIFIED_SUBJECT_KEY] = principal.subject
-        if self.limiter.dry_run or not quota.verdicts:
+        if self.limiter.dry_run or not quota.verdicts or scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
         quota_headers = quota.headers()
@@ -75,7 +97,14 @@ class EdgeMiddleware:
 
         await self.app(scope, receive, send_with_quota)
 
-    async def _verify(self, token: str, scope: Scope) -> tuple[ASGIApp | None, Principal | None]:
+    def _is_allowed_origin(self, scope: Scope) -> bool:
+        """No Origin (not a browser), the gateway's own (same host), or an allowed CORS origin."""
+        origin = header(scope, b"origin")
+        if origin is None or origin in self.allowed_origins:
+            return True
+        return urlsplit(origin).netloc.lower() == (header(scope, b"host") or "").lower()
+
+    async def _verify(self, token: str, scope: Scope) -> tuple[Response | None, Principal | None]:
         try:
             return None, await self.verifier.verify(token)
         except InvalidToken as error:
@@ -109,7 +138,24 @@ def _bearer_token(scope: Scope) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def _unauthenticated(scope: Scope, detail: str) -> ASGIApp:
+async def _refuse(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await websocket.deny(response, scope, receive, send)
+    else:
+        await response(scope, receive, send)
+
+
+def _forbidden_origin(scope: Scope) -> Response:
+    return problem_response(
+        status=403,
+        type_=f"{TYPE_PREFIX}origin-not-allowed",
+        title="Forbidden",
+        detail="WebSocket connections are accepted from this site and the allowed origins only.",
+        instance=scope["path"],
+    )
+
+
+def _unauthenticated(scope: Scope, detail: str) -> Response:
     return problem_response(
         status=401,
         type_=f"{TYPE_PREFIX}unauthenticated",
@@ -120,9 +166,9 @@ def _unauthenticated(scope: Scope, detail: str) -> ASGIApp:
     )
 
 
-async def _too_many_requests(quota: Quota, scope: Scope, receive: Receive, send: Send) -> None:
+def _too_many_requests(quota: Quota, scope: Scope) -> Response:
     retry_after = quota.retry_after
-    response = problem_response(
+    return problem_response(
         status=429,
         type_=f"{TYPE_PREFIX}rate-limited",
         title="Too Many Requests",
@@ -132,7 +178,6 @@ async def _too_many_requests(quota: Quota, scope: Scope, receive: Receive, send:
         # draft-ietf-httpapi-ratelimit-headers-11 §5.1 names the policies a client went over.
         **{"violated-policies": [verdict.limit.name for verdict in quota.exceeded]},
     )
-    await response(scope, receive, send)
 
 
 class SecurityHeadersMiddleware:

@@ -26,3 +26,14 @@ RATE_LIMITED = Counter(
     "Requests over a rate limit, by rule and partition (address, user, client); dry_run=true when let through.",
     ["rule", "partition", "dry_run"],
 )
+FLOOD_REFUSED = Counter(
+    "kairos_gateway_flood_refused_total",
+    "Requests refused by flood protection: gateway (in-flight cap), address (per-address in-flight cap), "
+    "slow-body, slow-headers.",
+    ["reason"],
+)
+CACHE = Counter(
+    "kairos_gateway_cache_total",
+    "Response cache events: hit, miss, stored, not-stored (changed meanwhile or store down), invalidated entries.",
+    ["event"],
+)

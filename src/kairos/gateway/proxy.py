@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
 import structlog
 from prometheus_client import Gauge
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from websockets.exceptions import WebSocketException
 
-from kairos.gateway import metrics
+from kairos.gateway import metrics, websocket
 from kairos.gateway.domain.balancing import Balancer, Instance
 from kairos.gateway.domain.breaker import BreakerState, Permit
 from kairos.gateway.domain.health import Change
@@ -95,6 +97,12 @@ class AsgiUpstream:
         await self.app({**forwarded, "headers": headers}, receive, send)
 
 
+async def _until_disconnected(receive: Receive) -> None:
+    """Returns when the client has gone away; body chunks the service never read are dropped."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 @dataclass(frozen=True)
 class RouteTimeouts:
     """Per-route upstream timeouts: the longest configured path prefix wins, else the default."""
@@ -167,18 +175,20 @@ class HttpUpstream:
         client: httpx.AsyncClient,
         balancer: Balancer,
         policy: ProxyPolicy,
+        make_instance: Callable[[str], Instance] | None = None,
     ) -> None:
-        if not instances:
-            raise ValueError(f"{service} needs at least one instance")
+        if not instances and make_instance is None:
+            raise ValueError(f"{service} needs at least one instance, or a way to add the ones it discovers")
         self.service = service
         self.instances = list(instances)
+        self._make_instance = make_instance
         self._client = client
         self._balancer = balancer
         self._policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await send({"type": "websocket.close", "code": 1011})
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
             return
         body = RequestBody(receive, present=_has_body(scope))
         may_retry = is_idempotent(scope)
@@ -193,14 +203,14 @@ class HttpUpstream:
             tried.append(instance)
             attempt = await self._attempt(instance, scope, body)
             if attempt.succeeded:
-                await self._relay(instance, attempt, send)
+                await self._relay(instance, attempt, receive, send)
                 return
             following = None
             if may_retry and attempt.retryable and not body.started and len(tried) <= self._policy.retries:
                 following = self._balancer.pick(self.instances, exclude=tried)
             if following is None:
                 if attempt.response is not None:
-                    await self._relay(instance, attempt, send)
+                    await self._relay(instance, attempt, receive, send)
                 else:
                     await self._failure(attempt, scope, receive, send)
                 return
@@ -261,7 +271,7 @@ class HttpUpstream:
             log.warning("gateway.instance_ejected", service=self.service, instance=instance.url)
             self.publish_health()
 
-    async def _relay(self, instance: Instance, attempt: _Attempt, send: Send) -> None:
+    async def _relay(self, instance: Instance, attempt: _Attempt, receive: Receive, send: Send) -> None:
         response = attempt.response
         assert response is not None
         try:
@@ -274,16 +284,22 @@ class HttpUpstream:
                     ],
                 }
             )
-            async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if "content-length" in response.headers:
+                await _stream(response, send)
+            else:
+                # Unsized (an event stream, a long download): it may go on for hours between rare events,
+                # so a client that leaves must end it now rather than at the service's next bytes.
+                await _stream_until_disconnected(response, receive, send)
         finally:
             await response.aclose()
             instance.outstanding -= 1
 
     async def _no_instance(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._unavailable_problem(scope)(scope, receive, send)
+
+    def _unavailable_problem(self, scope: Scope) -> Response:
         log.warning("gateway.no_instance_available", service=self.service)
-        response = problem_response(
+        return problem_response(
             status=503,
             type_=f"{TYPE_PREFIX}no-instance-available",
             title="Service Unavailable",
@@ -291,7 +307,6 @@ class HttpUpstream:
             instance=scope["path"],
             headers={"Retry-After": str(self._policy.retry_after)},
         )
-        await response(scope, receive, send)
 
     async def _failure(self, attempt: _Attempt, scope: Scope, receive: Receive, send: Send) -> None:
         if attempt.outcome == "timeout":
@@ -307,6 +322,55 @@ class HttpUpstream:
         )
         await response(scope, receive, send)
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Open the same WebSocket on an instance (another one when it cannot be reached), then relay."""
+        if (await receive())["type"] != "websocket.connect":
+            return
+        headers = forwarded_headers(scope)
+        timeout = self._policy.timeouts.for_path(scope["path"])
+        path = scope["raw_path"].decode("latin-1") + (
+            "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
+        )
+        tried: list[Instance] = []
+        while True:
+            instance = self._balancer.pick(self.instances, exclude=tried)
+            if instance is None or len(tried) > self._policy.retries:
+                await websocket.deny(self._unavailable_problem(scope), scope, receive, send)
+                return
+            tried.append(instance)
+            permit = instance.breaker.permit()
+            if permit is None:
+                continue
+            try:
+                connection = await websocket.open_upstream(
+                    instance.url + path,
+                    headers=headers,
+                    subprotocols=scope.get("subprotocols", ()),
+                    open_timeout=timeout,
+                )
+            except websocket.Refused as refusal:
+                self._record(instance, permit, _Attempt("failed" if refusal.status >= 500 else "ok"))
+                answer = Response(refusal.body, status_code=refusal.status, headers=dict(refusal.headers))
+                await websocket.deny(answer, scope, receive, send)
+                return
+            except (OSError, TimeoutError, WebSocketException) as error:
+                self._record(instance, permit, _Attempt("unreachable"))
+                log.warning(
+                    "gateway.websocket_unreachable", service=self.service, instance=instance.url, error=repr(error)
+                )
+                continue
+            except BaseException:
+                instance.breaker.abandoned(permit)
+                raise
+            self._record(instance, permit, _Attempt("ok"))
+            break
+        await send({"type": "websocket.accept", "subprotocol": connection.subprotocol})
+        instance.outstanding += 1  # an open WebSocket is load for least-outstanding balancing
+        try:
+            await websocket.relay(connection, receive, send)
+        finally:
+            instance.outstanding -= 1
+
     # Health, as the health checker and the request path see it.
 
     def health_checked(self, instance: Instance, *, passed: bool) -> None:
@@ -318,6 +382,20 @@ class HttpUpstream:
         if change is not Change.UNCHANGED:
             self.publish_health()
         _ = instance.breaker.state  # an open breaker whose wait is over turns half-open (and says so)
+
+    def replace_instances(self, *, added: Sequence[str], removed: Sequence[str]) -> None:
+        """Discovery's news: instances at ``added`` join (in rotation until checks or requests say otherwise),
+        those at ``removed`` leave; requests in flight to them finish."""
+        if self._make_instance is None:
+            raise RuntimeError(f"{self.service}'s instances are configured, not discovered")
+        leaving = [instance for instance in self.instances if instance.url in removed]
+        joining = [self._make_instance(url) for url in added]
+        self.instances = [instance for instance in self.instances if instance.url not in removed] + joining
+        for instance in leaving:
+            _remove(metrics.BREAKER_STATE, self.service, instance.url)
+        for instance in joining:
+            _publish_breaker(self.service, instance, instance.breaker.state)
+        self.publish_health()
 
     def publish_health(self) -> None:
         in_rotation = sum(1 for instance in self.instances if instance.health.in_rotation)
@@ -349,6 +427,25 @@ def _publish_breaker(service: str, instance: Instance, state: BreakerState) -> N
 def _remove(gauge: Gauge, *labels: str) -> None:
     with contextlib.suppress(KeyError):  # never published (all-in-one) or already removed
         gauge.remove(*labels)
+
+
+async def _stream(response: httpx.Response, send: Send) -> None:
+    async for chunk in response.aiter_raw():
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _stream_until_disconnected(response: httpx.Response, receive: Receive, send: Send) -> None:
+    streaming = asyncio.create_task(_stream(response, send))
+    disconnected = asyncio.create_task(_until_disconnected(receive))
+    try:
+        await asyncio.wait({streaming, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        streaming.cancel()
+        disconnected.cancel()
+        await asyncio.gather(streaming, disconnected, return_exceptions=True)
+    if streaming.done() and not streaming.cancelled() and (error := streaming.exception()) is not None:
+        raise error
 
 
 def _has_body(scope: Scope) -> bool:

@@ -155,7 +155,8 @@ class RateLimiter:
         if kind == "memory":
             return cls(policies, storage=MemoryStorage, dry_run=settings.gateway_rate_limit_dry_run)
         url = settings.redis_url.get_secret_value()
-        pool: ConnectionPool[Any] = ConnectionPool.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        timeout = settings.gateway_rate_limit_timeout
+        pool: ConnectionPool[Any] = ConnectionPool.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
 
         def redis_storage() -> Storage:
             return RedisStorage(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kairos.gateway.proxy import Upstream
 from kairos.platform.http.middleware import ROUTE_TEMPLATE_KEY
+from kairos.platform.http.problems import TYPE_PREFIX, problem_response
 
 API_PREFIX = "/api/v1/"
 
@@ -44,3 +46,17 @@ class ServiceDispatchMiddleware:
         service, upstream = matched
         scope[ROUTE_TEMPLATE_KEY] = f"{API_PREFIX}{service}/*"
         await upstream(scope, receive, send)
+
+
+async def not_routed(scope: Scope, receive: Receive, send: Send) -> None:
+    """The end of the route table for the gateway's own calls through it (views, the combined OpenAPI)."""
+    await problem_response(status=404, type_=f"{TYPE_PREFIX}not-found", title="Not Found")(scope, receive, send)
+
+
+def internal_client(routes: RouteTable) -> httpx.AsyncClient:
+    """Requests the gateway itself sends through its route table, exactly as a client's would go (in
+    process: no socket, no edge checks of its own; the services check the forwarded token)."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=ServiceDispatchMiddleware(not_routed, routes=routes)),
+        base_url="http://gateway.internal",
+    )

@@ -186,12 +186,54 @@ class Settings(BaseSettings):
     gateway_rate_limit_dry_run: bool = Field(
         default=False, description="log requests over a limit instead of refusing them"
     )
+    gateway_rate_limit_timeout: float = Field(
+        default=1.0, gt=0, description="seconds a rate-limit call to Redis may take; beyond, let through"
+    )
     gateway_cors_origins: tuple[str, ...] = Field(
         default=(), description='origins allowed to call the API from a browser, JSON: ["https://app.example"]'
     )
     gateway_content_security_policy: str = Field(
         default="frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
         description="Content-Security-Policy added to every HTML response of the gateway",
+    )
+    gateway_max_in_flight: int = Field(
+        default=1024, ge=1, description="requests the gateway serves at once; beyond, a 503 problem"
+    )
+    gateway_max_in_flight_per_address: int = Field(
+        default=128, ge=1, description="requests one source address may have in progress at once; beyond, a 429"
+    )
+    gateway_body_timeout: float = Field(
+        default=30.0, gt=0, description="seconds a request body may take to arrive in full; beyond, a 408 problem"
+    )
+    gateway_header_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a request's headers may take to arrive; beyond, 408 and closed"
+    )
+    gateway_openapi_cache_seconds: float = Field(
+        default=30.0, ge=0, description="seconds the combined OpenAPI document at /api/openapi.json is kept"
+    )
+    gateway_cache_storage: Literal["memory", "redis", "off"] | None = Field(
+        default=None,
+        description="where cacheable GET answers are kept; unset: in memory with the in-process transport "
+        "(all-in-one), else in Redis; off: no caching",
+    )
+    gateway_cache_prefix: str = Field(
+        default="kairos:cache", min_length=1, description="prefix of the response cache's keys in Redis"
+    )
+    gateway_cache_max_bytes: int = Field(default=262_144, ge=0, description="largest answer body the cache keeps")
+    gateway_cache_max_seconds: int = Field(
+        default=300, ge=1, description="longest time an answer is kept, whatever its max-age"
+    )
+    gateway_view_part_timeout: float = Field(
+        default=5.0, gt=0, description="seconds each part of a composite view may take before it is marked unavailable"
+    )
+    gateway_dns_services: dict[str, str] = Field(
+        default_factory=dict,
+        description="services whose instances are the addresses of a DNS name, re-resolved on an interval, JSON: "
+        '{"appointments": "http://appointments-headless.kairos.svc.cluster.local:8002"}; wins over service_urls',
+    )
+    gateway_dns_interval: float = Field(default=10.0, gt=0, description="seconds between DNS resolutions")
+    gateway_max_connections: int = Field(
+        default=4096, ge=1, description="open client connections (WebSockets included); beyond, a plain 503"
     )
 
     @model_validator(mode="after")

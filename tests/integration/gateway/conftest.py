@@ -27,6 +27,18 @@ async def rate_limit_prefix(run_id: str) -> AsyncIterator[str]:
     """Rate-limit keys of this run only; deleted at the end, and nobody else's."""
     prefix = f"kairos-test-{run_id}:ratelimit"
     yield prefix
+    await _delete_keys(prefix)
+
+
+@pytest.fixture(scope="session")
+async def cache_prefix(run_id: str) -> AsyncIterator[str]:
+    """Response-cache keys of this run only; deleted at the end."""
+    prefix = f"kairos-test-{run_id}:cache"
+    yield prefix
+    await _delete_keys(prefix)
+
+
+async def _delete_keys(prefix: str) -> None:
     client = redis.Redis.from_url(REDIS_URL)
     try:
         keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=500)]

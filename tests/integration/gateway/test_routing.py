@@ -142,7 +142,7 @@ async def test_the_breaker_opens_after_failures_and_recovers_through_half_open(
         gateway_balancer="round-robin",
         gateway_eject_after=1000,  # the breaker alone: the instance passes its health checks all along
         gateway_breaker_failures=3,
-        gateway_breaker_reset_seconds=1.0,
+        gateway_breaker_reset_seconds=3.0,  # long enough for the open-state checks on a busy machine
     )
     async with running_gateway(settings, gateway_database_url) as gateway:
         await failing.set(status=500)
@@ -286,3 +286,18 @@ async def _until(
             assert accept(result), result
             return result
         await asyncio.sleep(0.05)
+
+
+async def test_instances_named_by_dns_are_discovered_through_the_system_resolver(
+    upstreams: list[Upstream], base_settings: Settings, gateway_database_url: URL
+) -> None:
+    """``localhost`` resolves (through /etc/hosts) to 127.0.0.1: the one instance found is the stand-in's."""
+    first, _ = upstreams
+    settings = gateway_settings(
+        base_settings, upstreams, gateway_dns_services={"appointments": f"http://localhost:{first.port}"}
+    )
+    async with running_gateway(settings, gateway_database_url) as gateway:
+        upstream = gateway.runtime.app.state.gateway.routes.match(ECHO)[1]
+        assert [instance.url for instance in upstream.instances] == [f"http://127.0.0.1:{first.port}"]
+        assert set(await answered_by(gateway.client, 4)) == {first.name}
+        await gateway.wait_for_metric(HEALTHY, 1.0, service="appointments")
