@@ -118,6 +118,7 @@ def http_upstream(service: str, settings: Settings, client: httpx.AsyncClient) -
         connect_timeout=settings.gateway_connect_timeout,
         retries=settings.gateway_retries,
         retry_after=math.ceil(settings.gateway_health_interval),
+        send_timeout=settings.gateway_send_timeout,
     )
     balancer = BALANCERS[settings.gateway_balancer]()
     return HttpUpstream(

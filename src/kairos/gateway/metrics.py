@@ -29,7 +29,7 @@ RATE_LIMITED = Counter(
 FLOOD_REFUSED = Counter(
     "kairos_gateway_flood_refused_total",
     "Requests refused by flood protection: gateway (in-flight cap), address (per-address in-flight cap), "
-    "slow-body, slow-headers.",
+    "slow-body, slow-headers, slow-reader (an answer not taken in time: connection dropped).",
     ["reason"],
 )
 CACHE = Counter(

@@ -121,6 +121,7 @@ class ProxyPolicy:
     connect_timeout: float = 2.0
     retries: int = 2
     retry_after: int = 5  # seconds suggested with a 503 when no instance is available
+    send_timeout: float = 30.0  # seconds a client may take to accept the next part of an answer
 
 
 class RequestBody:
@@ -284,12 +285,13 @@ class HttpUpstream:
                     ],
                 }
             )
+            send_within = _within(send, self._policy.send_timeout)
             if "content-length" in response.headers:
-                await _stream(response, send)
+                await _stream(response, send_within)
             else:
                 # Unsized (an event stream, a long download): it may go on for hours between rare events,
                 # so a client that leaves must end it now rather than at the service's next bytes.
-                await _stream_until_disconnected(response, receive, send)
+                await _stream_until_disconnected(response, receive, send_within)
         finally:
             await response.aclose()
             instance.outstanding -= 1
@@ -427,6 +429,27 @@ def _publish_breaker(service: str, instance: Instance, state: BreakerState) -> N
 def _remove(gauge: Gauge, *labels: str) -> None:
     with contextlib.suppress(KeyError):  # never published (all-in-one) or already removed
         gauge.remove(*labels)
+
+
+class SlowReader(Exception):
+    """The client did not take the next part of an answer in time: the connection is dropped."""
+
+
+def _within(send: Send, seconds: float) -> Send:
+    """``send`` that gives up after ``seconds``. The server's ``send`` waits while the client's socket buffers
+    are full, so a client that stops reading (on purpose or not) would hold a connection, an upstream
+    connection and the answer's buffers for ever; raising ends the answer and closes the connection."""
+
+    async def send_within(message: Message) -> None:
+        try:
+            async with asyncio.timeout(seconds):
+                await send(message)
+        except TimeoutError:
+            metrics.FLOOD_REFUSED.labels("slow-reader").inc()
+            log.warning("gateway.slow_reader_dropped", seconds=seconds)
+            raise SlowReader(f"the client took more than {seconds:g} s to accept the answer") from None
+
+    return send_within
 
 
 async def _stream(response: httpx.Response, send: Send) -> None:

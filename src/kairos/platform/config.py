@@ -202,6 +202,9 @@ class Settings(BaseSettings):
     gateway_max_in_flight_per_address: int = Field(
         default=128, ge=1, description="requests one source address may have in progress at once; beyond, a 429"
     )
+    gateway_send_timeout: float = Field(
+        default=30.0, gt=0, description="seconds a client may take to read the next part of an answer; beyond, dropped"
+    )
     gateway_body_timeout: float = Field(
         default=30.0, gt=0, description="seconds a request body may take to arrive in full; beyond, a 408 problem"
     )

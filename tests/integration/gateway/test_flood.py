@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.engine import URL
 
 from kairos.platform.config import Settings
@@ -96,6 +98,7 @@ async def gateway(
         upstreams,
         gateway_body_timeout=0.5,
         gateway_header_timeout=0.5,
+        gateway_send_timeout=0.5,
         max_request_bytes=4096,
     )
     async with running_gateway(settings, gateway_database_url) as running:
@@ -261,3 +264,34 @@ async def test_connections_over_the_cap_get_503_from_the_server(
         finally:
             for client in idle:
                 await client.close()
+
+
+async def test_a_client_that_stops_reading_a_large_answer_is_dropped(gateway: Gateway) -> None:
+    """A client that asks for a download and reads nothing more fills its socket's buffers; the gateway gives
+    up on it after the send timeout instead of holding the connection, the upstream's and the answer for ever."""
+    dropped_before = _flood_refused("slow-reader")
+    address = urlsplit(gateway.url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: the answer backs up fast
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (address.hostname, address.port))
+    reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 16)
+    megabytes = 256  # far more than the socket buffers on both sides hold
+    try:
+        writer.write(f"GET {API}/download?megabytes={megabytes} HTTP/1.1\r\nHost: kairos\r\n\r\n".encode())
+        await writer.drain()
+        async with asyncio.timeout(SAFETY):
+            assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+            # Read nothing more until the gateway has given up on this client.
+            while _flood_refused("slow-reader") == dropped_before:  # noqa: ASYNC110  # a metric, no event to await
+                await asyncio.sleep(0.05)
+            received = 0
+            while chunk := await reader.read(1 << 16):  # what was already buffered, then the end: closed
+                received += len(chunk)
+    finally:
+        writer.close()
+    assert received < megabytes << 20, "the answer was abandoned, not completed"
+
+
+def _flood_refused(reason: str) -> float:
+    return REGISTRY.get_sample_value("kairos_gateway_flood_refused_total", {"reason": reason}) or 0.0

@@ -106,6 +106,18 @@ def build(name: str) -> Starlette:
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
+    async def download(request: Request) -> Response:
+        """``megabytes`` of zeros with their length declared, a megabyte at a time: a large download."""
+        megabytes = int(request.query_params.get("megabytes", "1"))
+        chunk = bytes(1 << 20)
+
+        async def stream() -> AsyncIterator[bytes]:
+            for _ in range(megabytes):
+                yield chunk
+
+        length = str(megabytes * len(chunk))
+        return StreamingResponse(stream(), media_type="application/octet-stream", headers={"Content-Length": length})
+
     async def socket(websocket: WebSocket) -> None:
         state.hits += 1
         if websocket.query_params.get("refuse"):
@@ -252,6 +264,7 @@ def build(name: str) -> Starlette:
             Route("/api/v1/{service}/resources/{resource_id}/schedule", schedule),
             Route("/api/v1/{service}/events", events),
             Route("/api/v1/{service}/heartbeats", heartbeats),
+            Route("/api/v1/{service}/download", download),
             WebSocketRoute("/api/v1/{service}/socket", socket),
             Route("/api/v1/{path:path}", api, methods=methods),
         ]
