@@ -20,7 +20,7 @@ from sqlalchemy import text
 from kairos.platform.config import Settings
 from kairos.platform.runtime import ServiceRuntime
 from kairos.platform.testing.issuer import TestIssuer
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, TEST_KEYRING
 from tests.integration.appointments.conftest import appointments_service
 
 pytestmark = pytest.mark.integration
@@ -214,6 +214,8 @@ async def test_the_rebuild_command_reports_as_json(api: Api, base_settings: Sett
         "KAIROS_DATABASE_URL": POSTGRES_URL,
         "KAIROS_DATABASE_PREFIX": api.runtime.settings.database_prefix,
         "KAIROS_LOG_LEVEL": "WARNING",
+        # The messages and answers are compared opened: the command needs the keys.
+        "KAIROS_ENCRYPTION_KEYS": TEST_KEYRING.to_json(),
     }
     command = [sys.executable, "-m", "kairos", "appointments", "rebuild-projections"]
     done = await asyncio.to_thread(
