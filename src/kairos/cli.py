@@ -272,11 +272,13 @@ def rewrap_command(service: Annotated[str, typer.Argument(help="the service whos
 def _add_account_commands() -> None:
     from kairos.cli_accounts import clients_app, rotate_signing_key_command, users_app
     from kairos.cli_appointments import appointments_app
+    from kairos.cli_audit import audit_app
 
     app.add_typer(users_app, name="users")
     app.add_typer(clients_app, name="clients")
     keys_app.command(name="rotate-signing")(rotate_signing_key_command)
     app.add_typer(appointments_app, name="appointments")
+    app.add_typer(audit_app, name="audit")
 
 
 _add_account_commands()

@@ -41,6 +41,9 @@ PUBLIC_PATTERNS: list[tuple[str, str, str]] = [
     ("identity", "*", r"^/api/v1/identity/(\.well-known/|jwks|authorize|token|revoke|introspect|userinfo|logout)"),
     ("identity", "*", r"^/api/v1/identity/(sign-in|signed-in|sign-out|mfa|register|verify|password|forgot|reset)"),
     ("identity", "*", r"^/api/v1/identity/(consent|static|ui)"),
+    # Signing in through an organisation's own identity provider is part of signing in: browser pages bound to
+    # the attempt by its state cookie, with CSRF tokens on the forms.
+    ("identity", "*", r"^/api/v1/identity/federation/(callback|link|discover|\{provider_id\}/start)$"),
     # Appointments: the FHIR CapabilityStatement is public by the FHIR specification; calendar feeds are
     # authorised by the secret in their URL (a token of their own, checked by the endpoint).
     ("appointments", "GET", r"^/fhir/R4/(metadata|\.well-known/smart-configuration)$"),

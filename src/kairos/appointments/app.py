@@ -2,10 +2,13 @@
 
 import asyncio
 
+import structlog
 from fastapi import FastAPI
 
-from kairos.appointments import calendars, directory, fhir, fhir_schedule
+from kairos.appointments import calendars, directory, fhir, fhir_schedule, personal_data, privacy
 from kairos.appointments.api import router
+from kairos.appointments.bulk_api import router as bulk_router
+from kairos.appointments.bulk_changes import AlreadyUndone, ChangedSince
 from kairos.appointments.calendar_api import router as calendar_router
 from kairos.appointments.calendar_fetch import AddressRefused, CalendarFetchFailed
 from kairos.appointments.demo import load_demo_data
@@ -20,7 +23,9 @@ from kairos.appointments.domain.configuration import (
     RescheduleLimitReached,
     UnknownAppointmentType,
 )
+from kairos.appointments.domain.notifications import InvalidNotificationRule
 from kairos.appointments.domain.waitlist import InvalidWaitlistEntry
+from kairos.appointments.grpc_server import grpc_port, start_grpc, stop_grpc
 from kairos.appointments.holds import TooManyHolds
 from kairos.appointments.live import LiveSlots
 from kairos.appointments.live_api import router as live_router
@@ -46,6 +51,9 @@ problems.register(UnknownAppointmentType, status=422, slug="unknown-appointment-
 problems.register(
     InvalidConfiguration, status=422, slug="invalid-configuration", title="The configuration is not valid"
 )
+problems.register(
+    InvalidNotificationRule, status=422, slug="invalid-notification-rule", title="The notification rule is not valid"
+)
 problems.register(NotOffered, status=422, slug="not-offered", title="This time is not offered")
 problems.register(NoSchedule, status=404, slug="no-schedule", title="No working hours yet")
 problems.register(InvalidAvailability, status=422, slug="invalid-availability", title="Not a valid availability")
@@ -65,6 +73,11 @@ problems.register(CalendarFetchFailed, status=422, slug="calendar-unreachable", 
 problems.register(
     AddressRefused, status=422, slug="calendar-address-refused", title="The calendar's address is not allowed"
 )
+problems.register(ChangedSince, status=409, slug="changed-since", title="Changed again since this bulk change")
+problems.register(AlreadyUndone, status=409, slug="already-undone", title="This bulk change was undone already")
+
+
+log = structlog.get_logger(__name__)
 
 
 STREAMS_GRACE_SECONDS = 5
@@ -79,6 +92,7 @@ def configure(app: FastAPI, runtime: ServiceRuntime) -> None:
     app.state.appointments_settings = AppointmentsSettings()  # read now, when the service is built
     app.state.live_slots = LiveSlots(asyncpg_dsn(runtime.database_url))
     app.state.background = []
+    app.state.grpc = None  # the gRPC interface, once started (grpc_server.py)
     # Served alone (distributed shape), a stop cancels requests still running after a few seconds: an open
     # slot stream (Server-Sent Events) must not hold the process (see kairos.platform.serve).
     app.state.server_options = {"timeout_graceful_shutdown": STREAMS_GRACE_SECONDS}
@@ -86,13 +100,36 @@ def configure(app: FastAPI, runtime: ServiceRuntime) -> None:
 
 async def start(runtime: ServiceRuntime) -> None:
     state = runtime.app.state
+    await seal_legacy_personal_data(runtime)
     await state.live_slots.start()
     refreshing = calendars.refresh_periodically(runtime.unit_of_work, state.appointments_settings)  # type: ignore[arg-type]
     state.background.append(asyncio.create_task(refreshing, name="appointments-calendar-refresh"))
+    port = grpc_port(state.appointments_settings, runtime.settings.base_port)
+    if port:
+        state.grpc = await start_grpc(
+            host=runtime.settings.host,
+            port=port,
+            verifier=runtime.verifier,
+            unit_of_work=runtime.unit_of_work,  # type: ignore[arg-type]
+        )
+
+
+async def seal_legacy_personal_data(runtime: ServiceRuntime) -> None:
+    """Seal the plaintext messages and answers left by rows written before migration 0007, in batches."""
+    while True:
+        async with runtime.unit_of_work() as uow:
+            sealed = await personal_data.seal_legacy(uow.session, uow.cipher)
+            await uow.commit()
+        if sealed == 0:
+            return
+        log.info("appointments.legacy_personal_data_sealed", rows=sealed)
 
 
 async def stop(runtime: ServiceRuntime) -> None:
     state = runtime.app.state
+    if state.grpc is not None:
+        await stop_grpc(state.grpc, grace=state.appointments_settings.grpc_grace_seconds)
+        state.grpc = None
     await cancel_and_wait(state.background)
     state.background.clear()
     await state.live_slots.stop()
@@ -103,8 +140,8 @@ definition = ServiceDefinition(
     title="Appointments",
     description="Domains, schedules, free slots, requests and decisions, and each appointment's history.",
     # The calendar routes come first: /appointments/{id}.ics must not be taken for an appointment id.
-    routers=[calendar_router, router, workflow_router, directory_router, live_router],
-    handlers=directory.handlers,
+    routers=[calendar_router, router, workflow_router, directory_router, live_router, bulk_router],
+    handlers=privacy.register(directory.handlers),  # the directory's read model, and the GDPR sagas
     unit_of_work=AppointmentsUnitOfWork,
     migrations="kairos.appointments:migrations",
     seed_demo=load_demo_data,

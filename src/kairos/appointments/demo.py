@@ -12,6 +12,7 @@ from kairos.appointments.domain.configuration import (
     DomainConfiguration,
     Terminology,
 )
+from kairos.appointments.domain.notifications import LEGAL_RULES, MEDICAL_RULES
 from kairos.appointments.repository import AppointmentsUnitOfWork, Resource
 from kairos.contracts.demo import HARBOUR_DOCTOR, HARBOUR_MEDICAL_PRACTICE, LINDQVIST_LAWYER, LINDQVIST_RAO_LAW
 from kairos.platform.config import Settings
@@ -47,6 +48,7 @@ MEDICAL = DomainConfiguration(
     },
     reason_codes=("fully_booked", "needs_referral", "wrong_specialty", "emergency_call_112"),
     cancellation=CancellationPolicy(cutoff=timedelta(hours=24), reason_required=True),
+    notifications=MEDICAL_RULES,
 )
 
 LEGAL = DomainConfiguration(
@@ -80,6 +82,7 @@ LEGAL = DomainConfiguration(
     },
     reason_codes=("conflict_of_interest", "outside_practice_area", "fully_booked"),
     cancellation=CancellationPolicy(cutoff=timedelta(hours=48), reason_required=True),
+    notifications=LEGAL_RULES,
 )
 
 WEEKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"

@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kairos.appointments import fhir_queries, service
+from kairos.appointments.access_audit import commit_reads
 from kairos.appointments.domain.appointment import IllegalTransition, ReasonRequired
 from kairos.appointments.domain.configuration import AnswersRejected, UnknownAppointmentType
 from kairos.appointments.fhir_mapping import (
@@ -189,6 +190,7 @@ async def search_appointments(request: Request, uow: Uow, access: SearchesAppoin
     criteria = parse_appointment_search(request.query_params.multi_items(), strict=_prefers_strict(request))
     visible = fhir_queries.visible_to(access.principal, access.contexts)
     records, next_cursor = await fhir_queries.search(uow, criteria, visible=visible)
+    await commit_reads(uow, access.principal, [record.appointment for record in records])
     base = fhir_base(request)
     return FhirResponse(
         search_bundle(
@@ -305,14 +307,16 @@ async def unsupported(request: Request) -> Response:
 async def _visible(uow: AppointmentsUnitOfWork, access: Access, appointment_id: UUID) -> AppointmentRecord:
     """The appointment, if the contexts the scopes grant reach it; else NotFound (no existence leak)."""
     if Context.SYSTEM in access.contexts:
-        return await fhir_queries.load(uow, appointment_id)
-    if Context.USER in access.contexts:
+        record = await fhir_queries.load(uow, appointment_id)
+        await commit_reads(uow, access.principal, [record.appointment])
+        return record
+    if Context.USER in access.contexts:  # audited by the read itself
         appointment, history = await service.read(uow=uow, by=access.principal, appointment_id=appointment_id)
         return await fhir_queries.describe(uow, appointment, history)
     record = await fhir_queries.load(uow, appointment_id)
     if record.appointment.patient != access.principal.subject:
         raise NotFound(f"appointment {appointment_id}")
-    return record
+    return record  # the patient's own: no one else's data was read
 
 
 def _appointment_id(text: str) -> UUID:

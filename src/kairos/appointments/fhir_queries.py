@@ -16,7 +16,7 @@ from kairos.appointments.domain.appointment import Appointment, AppointmentEvent
 from kairos.appointments.fhir_mapping import RESOURCE_TYPES, AppointmentRecord
 from kairos.appointments.fhir_scopes import Context
 from kairos.appointments.fhir_search import AppointmentSearch, DateCriterion, ReferenceValue, as_uuid
-from kairos.appointments.repository import AppointmentsUnitOfWork, Resource, decode_configuration, decode_event
+from kairos.appointments.repository import AppointmentsUnitOfWork, Resource, decode_configuration
 from kairos.appointments.tables import appointment_events, appointments, domains, resources
 from kairos.platform.auth import Principal
 from kairos.platform.http.pagination import PageRequest, keyset, page_of
@@ -129,8 +129,8 @@ async def _records(uow: AppointmentsUnitOfWork, appointment_ids: list[UUID]) -> 
         )
     ).mappings()
     streams: dict[UUID, list[AppointmentEvent]] = defaultdict(list)
-    for row in rows:
-        streams[row["appointment_id"]].append(decode_event(row))
+    for event in await uow.appointments.decode_events(rows):
+        streams[event.appointment_id].append(event)
     # Each resource is its stream replayed, exactly as a read shows it; the projection only found it.
     return await _describe(uow, [(Appointment.replay(streams[id_]), streams[id_]) for id_ in appointment_ids])
 

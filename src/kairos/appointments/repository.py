@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any, Self
 from uuid import UUID
@@ -11,6 +12,7 @@ from sqlalchemy import ColumnElement, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kairos.appointments.access_audit import record_writes
 from kairos.appointments.domain.appointment import (
     EVENT_TYPES,
     Appointment,
@@ -35,9 +37,13 @@ from kairos.appointments.domain.configuration import (
     DomainConfiguration,
     Terminology,
 )
+from kairos.appointments.domain.notifications import DEFAULT_RULES, NotificationRule
+from kairos.appointments.notification_addressing import address
+from kairos.appointments.personal_data import PersonalData, event_context, open_token, projection_context, seal
 from kairos.appointments.seats import SeatRefused, Seats, Terms
 from kairos.appointments.tables import appointment_events, appointments, domains, resources, schedules
 from kairos.platform.clock import Clock
+from kairos.platform.crypto.cipher import DataCipher
 from kairos.platform.db.uow import UnitOfWork
 from kairos.platform.http.pagination import PageRequest, keyset
 
@@ -84,10 +90,13 @@ class AppointmentFilter:
 
 
 class AppointmentRepository:
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock, cipher: Callable[[], DataCipher]) -> None:
         self._session = session
         self._clock = clock
+        self._cipher = cipher  # resolved when health data is sealed or opened
         self.seats = Seats(session)
+        # What ``save`` wrote in this unit of work, for its audit records (kairos.appointments.access_audit).
+        self.saved: list[tuple[Appointment, tuple[AppointmentEvent, ...]]] = []
 
     async def resource(self, resource_id: UUID) -> Resource:
         row = (await self._session.execute(select(resources).where(resources.c.id == resource_id))).mappings().first()
@@ -236,7 +245,41 @@ class AppointmentRepository:
         if criteria.starts_before is not None:
             statement = statement.where(appointments.c.starts_at < criteria.starts_before)
         ordered = keyset(statement, [appointments.c.starts_at, appointments.c.id], page)
-        return [_from_projection(row) for row in (await self._session.execute(ordered)).mappings()]
+        rows = (await self._session.execute(ordered)).mappings()
+        return [_from_projection(row, await self.opened_projection(row)) for row in rows]
+
+    async def opened_projection(self, row: Any) -> PersonalData:
+        """A projection row's message and answers, opened."""
+        if row["personal_data"] is None:  # written before migration 0007 and not sealed yet
+            return PersonalData(message=row["legacy_message"], answers=dict(row["legacy_answers"] or {}))
+        return await open_token(self._cipher(), row["personal_data"], context=projection_context(row["id"]))
+
+    async def decode_events(self, rows: Iterable[Any]) -> list[AppointmentEvent]:
+        """Stored events (rows of ``appointment_events``) with their sealed health data opened."""
+        decoded = []
+        for row in rows:
+            personal = None
+            if row["personal_data"] is not None:
+                context = event_context(row["appointment_id"], row["sequence"])
+                personal = await open_token(self._cipher(), row["personal_data"], context=context)
+            decoded.append(decode_event(row, personal))
+        return decoded
+
+    async def personal_data(self, appointment_ids: Iterable[UUID]) -> dict[UUID, PersonalData]:
+        """The opened message and answers of each appointment (for exports and other reads of health data;
+        the caller audits the access)."""
+        ids = list(appointment_ids)
+        if not ids:
+            return {}
+        rows = (await self._session.execute(select(appointments).where(appointments.c.id.in_(ids)))).mappings()
+        return {row["id"]: await self.opened_projection(row) for row in rows}
+
+    async def patients_appointment_ids(self, patient: str) -> list[UUID]:
+        """Every appointment of a patient (a data subject), oldest first."""
+        found = await self._session.scalars(
+            select(appointments.c.id).where(appointments.c.patient == patient).order_by(appointments.c.starts_at)
+        )
+        return list(found)
 
     async def has_fulfilled(self, *, patient: str, organisation_id: UUID) -> bool:
         """Whether the patient has had an appointment fulfilled by the organisation (a returning patient)."""
@@ -259,7 +302,7 @@ class AppointmentRepository:
                 .order_by(appointment_events.c.sequence)
             )
         ).mappings()
-        events = [decode_event(row) for row in rows]
+        events = await self.decode_events(rows)
         if not events:
             raise NotFound(f"appointment {appointment_id}")
         return Appointment.replay(events)
@@ -272,7 +315,7 @@ class AppointmentRepository:
                 .order_by(appointment_events.c.sequence)
             )
         ).mappings()
-        return [decode_event(row) for row in rows]
+        return await self.decode_events(rows)
 
     async def save(
         self, appointment: Appointment, *, resource: Resource, terms: Terms | None = None, hold_id: UUID | None = None
@@ -282,15 +325,23 @@ class AppointmentRepository:
         whenever the appointment takes time anew; ``hold_id`` names a hold of the patient to take it with."""
         if not appointment.pending_events:
             return
+        self.saved.append((appointment, appointment.pending_events))
         terms = terms or Terms()
         first_sequence = appointment.version - len(appointment.pending_events) + 1
         for offset, event in enumerate(appointment.pending_events):
+            sequence = first_sequence + offset
+            data = encode_event(event)
+            sealed = None
+            if isinstance(event, Requested):  # health data goes into the sealed column, never into ``data``
+                personal = PersonalData(message=data.pop("message"), answers=data.pop("answers"))
+                sealed = await seal(self._cipher(), personal, context=event_context(appointment.id, sequence))
             await self._session.execute(
                 insert(appointment_events).values(
                     appointment_id=appointment.id,
-                    sequence=first_sequence + offset,
+                    sequence=sequence,
                     kind=event.kind,
-                    data=encode_event(event),
+                    data=data,
+                    personal_data=sealed,
                     actor=event.actor,
                     reason=event.reason,
                     occurred_at=event.occurred_at,
@@ -320,8 +371,11 @@ class AppointmentRepository:
                     organisation_id=appointment.organisation_id,
                     patient=appointment.patient,
                     appointment_type=appointment.appointment_type,
-                    message=appointment.message,
-                    answers=appointment.answers,
+                    personal_data=await seal(
+                        self._cipher(),
+                        PersonalData(message=appointment.message, answers=appointment.answers),
+                        context=projection_context(appointment.id),
+                    ),
                     **state,
                     **times,
                 )
@@ -375,7 +429,7 @@ class AppointmentRepository:
             raise TimeTaken(str(wanted.starts_at)) from refused
 
 
-def _from_projection(row: Any) -> Appointment:
+def _from_projection(row: Any, personal: PersonalData) -> Appointment:
     return Appointment(
         id=row["id"],
         resource_id=row["resource_id"],
@@ -384,8 +438,8 @@ def _from_projection(row: Any) -> Appointment:
         appointment_type=row["appointment_type"],
         period=Period(row["starts_at"], row["ends_at"]),
         status=Status(row["status"]),
-        message=row["message"],
-        answers=dict(row["answers"]),
+        message=personal.message,
+        answers=dict(personal.answers),
         version=row["version"],
         reschedules=row["reschedules"],
     )
@@ -435,6 +489,15 @@ def encode_configuration(configuration: DomainConfiguration) -> dict[str, Any]:
         ],
         "hold_minutes": configuration.hold_duration.total_seconds() / 60,
         "waitlist_offer_minutes": configuration.waitlist_offer_window.total_seconds() / 60,
+        "notifications": [
+            {
+                "change": rule.change,
+                "recipients": list(rule.recipients),
+                "channels": list(rule.channels),
+                "before_hours": list(rule.before_hours),
+            }
+            for rule in configuration.notifications
+        ],
     }
 
 
@@ -481,6 +544,17 @@ def decode_configuration(data: dict[str, Any]) -> DomainConfiguration:
         ),
         hold_duration=timedelta(minutes=data.get("hold_minutes", 5)),
         waitlist_offer_window=timedelta(minutes=data.get("waitlist_offer_minutes", 120)),
+        notifications=DEFAULT_RULES
+        if data.get("notifications") is None
+        else tuple(
+            NotificationRule(
+                change=rule["change"],
+                recipients=tuple(rule["recipients"]),
+                channels=tuple(rule["channels"]),
+                before_hours=tuple(rule.get("before_hours") or ()),
+            )
+            for rule in data["notifications"]
+        ),
     )
 
 
@@ -574,9 +648,12 @@ def encode_event(event: AppointmentEvent) -> dict[str, Any]:
     return data
 
 
-def decode_event(row: Any) -> AppointmentEvent:
+def decode_event(row: Any, personal: PersonalData | None = None) -> AppointmentEvent:
+    """A stored event; ``personal`` is its opened health data (``AppointmentRepository.decode_events``)."""
     kind = EVENT_TYPES[row["kind"]]
     data = dict(row["data"])
+    if personal is not None:
+        data |= personal.as_dict()
     if "period" in data:
         period = data.pop("period")
         data["period"] = Period(datetime.fromisoformat(period["starts_at"]), datetime.fromisoformat(period["ends_at"]))
@@ -597,5 +674,13 @@ class AppointmentsUnitOfWork(UnitOfWork):
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self.appointments = AppointmentRepository(self.session, self.clock)
+        self.appointments = AppointmentRepository(self.session, self.clock, lambda: self.cipher)
         return self
+
+    async def commit(self) -> None:
+        """Every appointment written is audited, and every change event addressed by the domain's notification
+        rules, in the same transaction."""
+        record_writes(self, self.appointments.saved)
+        self.appointments.saved.clear()
+        self._pending = await address(self, self._pending)
+        await super().commit()

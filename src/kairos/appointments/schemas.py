@@ -175,6 +175,45 @@ class AutoApprovalRuleModel(BaseModel):
     returning_patients_only: bool = Field(default=False, description="the patient had an appointment fulfilled here")
 
 
+Change = Literal[
+    "requested",
+    "approved",
+    "declined",
+    "cancelled",
+    "proposed",
+    "proposal_accepted",
+    "proposal_rejected",
+    "rescheduled",
+    "arrived",
+    "checked_in",
+    "fulfilled",
+    "no_show",
+    "entered_in_error",
+    "waitlist_offered",
+    "reminder",
+]
+Recipient = Literal["patient", "professional", "staff"]
+Channel = Literal["email", "sms", "push", "in_app"]
+
+
+class NotificationRuleModel(BaseModel):
+    """Which change tells whom, through which channels; several rules for one change add up."""
+
+    change: Change = Field(description="the appointment's change, or `reminder` (before its start)")
+    recipients: list[Recipient] = Field(min_length=1, description="staff: the organisation's reception and admins")
+    channels: list[Channel] = Field(min_length=1)
+    before_hours: list[float] = Field(
+        default_factory=list, max_length=10, description="reminders only: hours before the start, one reminder each"
+    )
+
+
+NOTIFICATION_EXAMPLE = [
+    {"change": "requested", "recipients": ["professional", "staff"], "channels": ["in_app", "email"]},
+    {"change": "approved", "recipients": ["patient"], "channels": ["email", "push"]},
+    {"change": "reminder", "recipients": ["patient"], "channels": ["sms"], "before_hours": [24, 2]},
+]
+
+
 class DomainWrite(BaseModel):
     """A domain's configuration: its words, appointment types, request form (JSON Schema) and rules."""
 
@@ -192,6 +231,13 @@ class DomainWrite(BaseModel):
     hold_minutes: float = Field(default=5, gt=0, le=24 * 60, description="how long a hold reserves a slot")
     waitlist_offer_minutes: float = Field(
         default=120, gt=0, le=14 * 24 * 60, description="how long a freed slot waits for the waitlisted patient"
+    )
+    notifications: list[NotificationRuleModel] | None = Field(
+        default=None,
+        max_length=100,
+        description="which change notifies whom through which channels; absent or null: the default rules. "
+        "Each change event of an appointment carries the rules resolved for it (`notify`, `reminders`).",
+        examples=[NOTIFICATION_EXAMPLE],
     )
 
     def to_domain(self, name: str) -> DomainConfiguration:

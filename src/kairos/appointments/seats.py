@@ -77,6 +77,12 @@ class Seats:
     ) -> UUID:
         """Take a seat for an appointment, or hold one until ``expires_at``; the seat's id (a hold's id)."""
         blocked_from, blocked_until = terms.blocked(period)
+        # One seat-taker at a time per resource, until commit. Without it, two sessions inserting overlapping
+        # blocks each wait on the other's uncommitted row in the exclusion check: a deadlock, which PostgreSQL
+        # breaks after deadlock_timeout (1 s) by failing one of them with an error that is not a 409.
+        await self._session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"appointments.seats:{resource_no}", 0)))
+        )
         await self.release_expired(resource_no, blocked_from, blocked_until, now=now)
         statement = pg_insert(time_blocks).values(
             id=new_id(),

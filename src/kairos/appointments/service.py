@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import String, select
+
 from kairos.appointments import calendar_store
+from kairos.appointments.access_audit import record_reads
 from kairos.appointments.domain.appointment import Appointment, Period, Requested
 from kairos.appointments.domain.availability import AppointmentType, Booking, Schedule
 from kairos.appointments.domain.configuration import (
@@ -22,6 +25,7 @@ from kairos.appointments.domain.configuration import (
 from kairos.appointments.domain.slots import Explanation, InvalidSlotQuery, Reason, Slot, explain, find_slots
 from kairos.appointments.repository import AppointmentsUnitOfWork, NotFound, Resource, TimeTaken
 from kairos.appointments.seats import Terms
+from kairos.appointments.tables import resources
 from kairos.appointments.waitlist import offer_freed_time
 from kairos.contracts.events import appointments as contracts
 from kairos.platform.auth import Principal
@@ -70,9 +74,21 @@ async def put_domain(*, uow: AppointmentsUnitOfWork, by: Principal, configuratio
     if not (by.has_role("operator") or by.has_permission("domains:manage")):
         raise Forbidden("only domain admins and operators configure domains")
     async with uow:
+        if not by.has_role("operator") and await _booked_by_other_organisations(uow, configuration.name, by):
+            # A domain admin configures their own domain: one that other organisations' resources are booked
+            # under changes their patients' forms and policies, so only an operator changes it.
+            raise Forbidden("this domain is used by other organisations; only an operator changes it")
         version = await uow.appointments.put_domain(configuration, at=uow.clock.now())
         await uow.commit()
         return version
+
+
+async def _booked_by_other_organisations(uow: AppointmentsUnitOfWork, domain: str, by: Principal) -> bool:
+    """Whether a resource of another organisation than the caller's is booked under ``domain``."""
+    others = resources.c.domain == domain
+    if by.organisation_id is not None:  # without an organisation of its own, every organisation is another one
+        others &= resources.c.organisation_id.cast(String) != by.organisation_id
+    return (await uow.session.execute(select(resources.c.id).where(others).limit(1))).first() is not None
 
 
 async def list_domains(*, uow: AppointmentsUnitOfWork) -> list[tuple[DomainConfiguration, int]]:
@@ -180,7 +196,8 @@ async def request_appointment(
             )
         await uow.appointments.save(appointment, resource=resource, terms=terms, hold_id=hold_id)
         uow.publish(
-            contracts.AppointmentRequested(**_common(requested, actor=by.subject), message=message),
+            # No message or answers: health data does not travel through the broker (see the contract).
+            contracts.AppointmentRequested(**_common(requested, actor=by.subject), has_message=bool(message)),
             subject=f"appointment:{appointment.id}",
         )
         if rule is not None:
@@ -331,7 +348,10 @@ async def read(*, uow: AppointmentsUnitOfWork, by: Principal, appointment_id: UU
         appointment = await uow.appointments.get(appointment_id)
         if not _may_see(by, appointment):
             raise NotFound(f"appointment {appointment_id}")
-        return appointment, await uow.appointments.history(appointment_id)
+        history = await uow.appointments.history(appointment_id)
+        record_reads(uow, by, [appointment])
+        await uow.commit()  # the audit record is published with the read, or the read fails
+        return appointment, history
 
 
 async def _decidable(uow: AppointmentsUnitOfWork, by: Principal, appointment_id: UUID) -> tuple[Appointment, Resource]:

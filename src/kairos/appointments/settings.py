@@ -29,3 +29,16 @@ class AppointmentsSettings(BaseSettings):
     live_heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="seconds between keep-alive comments on a live slot stream"
     )
+    grpc_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="port of the gRPC interface (slot search and holds, for internal callers); unset: the base "
+        "port + 102 (8102), 0: no gRPC server",
+    )
+    grpc_grace_seconds: float = Field(
+        default=5.0, ge=0, description="seconds calls in progress may take to finish when the gRPC server stops"
+    )
+    bulk_change_max_resources: int = Field(
+        default=500, ge=1, description="most resources one bulk availability change may touch"
+    )

@@ -71,8 +71,11 @@ appointments = Table(
     Column("blocked_until", DateTime(timezone=True), nullable=False),  # with the buffer after
     Column("status", String(30), nullable=False),
     Column("holds_time", Boolean, nullable=False),
-    Column("message", Text),
-    Column("answers", JSONB, nullable=False, server_default="{}"),
+    # The request's message and form answers, sealed (kairos.appointments.personal_data); health data.
+    Column("personal_data", Text),
+    # Plaintext of rows written before migration 0007, emptied into ``personal_data`` at start-up.
+    Column("legacy_message", Text),
+    Column("legacy_answers", JSONB(none_as_null=True)),
     Column("version", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("reschedules", Integer, nullable=False, server_default="0"),
@@ -136,6 +139,7 @@ appointment_events = Table(
     Column("sequence", Integer, nullable=False),
     Column("kind", String(50), nullable=False),
     Column("data", JSONB, nullable=False),
+    Column("personal_data", Text),  # the requested event's message and answers, sealed (never in ``data``)
     Column("actor", String(100), nullable=False),
     Column("reason", Text),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
@@ -224,4 +228,31 @@ imported_busy_times = Table(
     Column("starts_at", DateTime(timezone=True), nullable=False),
     Column("ends_at", DateTime(timezone=True), nullable=False),
     Index("ix_imported_busy_times_resource_starts", "resource_id", "starts_at"),
+)
+
+# --- bulk availability changes (migration 0008) ---------------------------------------------------------------
+
+# One applied bulk change: what was asked, by whom; ``undone_at`` once its schedules were restored.
+bulk_changes = Table(
+    "bulk_changes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, index=True),  # the one organisation it touched; NULL: several (operators)
+    Column("change", JSONB, nullable=False),  # the request's change, as sent
+    Column("applied_by", String(100), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("undone_by", String(100)),
+    Column("undone_at", DateTime(timezone=True)),
+)
+
+# Each schedule a bulk change rewrote, before and after: undo restores ``schedule_before`` while the schedule
+# still is ``schedule_after`` (nothing later touched it).
+bulk_change_schedules = Table(
+    "bulk_change_schedules",
+    metadata,
+    Column("change_id", Uuid, ForeignKey("bulk_changes.id", ondelete="CASCADE"), nullable=False),
+    Column("resource_id", Uuid, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("schedule_before", JSONB, nullable=False),
+    Column("schedule_after", JSONB, nullable=False),
+    PrimaryKeyConstraint("change_id", "resource_id"),
 )

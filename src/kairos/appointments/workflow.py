@@ -15,6 +15,7 @@ from typing import Literal
 from uuid import UUID
 
 from kairos.appointments import service
+from kairos.appointments.access_audit import record_reads
 from kairos.appointments.domain.appointment import Appointment, AppointmentEvent, Command, Period, Status
 from kairos.appointments.domain.configuration import CancellationPolicy
 from kairos.appointments.repository import AppointmentFilter, AppointmentsUnitOfWork, NotFound, Resource
@@ -22,13 +23,8 @@ from kairos.appointments.seats import Terms
 from kairos.appointments.service import Forbidden, _common, _decidable, _is_member, _may_see, _require_offered
 from kairos.appointments.waitlist import offer_freed_time
 from kairos.contracts.events import appointments as contracts
-from kairos.platform import audit
 from kairos.platform.auth import Principal
 from kairos.platform.http.pagination import PageRequest
-
-APPOINTMENT = "appointments.appointment"
-# What a read of an appointment shows of its patient's data (names, never values, go to the audit trail).
-READ_FIELDS = ("patient", "message", "answers", "starts_at", "status")
 
 
 class MissingTime(Exception):
@@ -75,8 +71,7 @@ async def list_appointments(
     )
     async with uow:
         found = await uow.appointments.find(criteria, page)
-        for appointment in found:
-            _audit_read(uow, by, appointment)
+        record_reads(uow, by, found)
         await uow.commit()  # the audit records are published with the read, or the read fails
         return found
 
@@ -88,22 +83,9 @@ async def history(*, uow: AppointmentsUnitOfWork, by: Principal, appointment_id:
         if not _may_see(by, appointment):
             raise NotFound(f"appointment {appointment_id}")
         events = await uow.appointments.history(appointment_id)
-        _audit_read(uow, by, appointment)
+        record_reads(uow, by, [appointment])
         await uow.commit()
         return events
-
-
-def _audit_read(uow: AppointmentsUnitOfWork, by: Principal, appointment: Appointment) -> None:
-    if appointment.patient != by.subject:  # reading one's own record is no access to someone else's data
-        audit.record(
-            uow,
-            actor=by,
-            action="read",
-            resource_type=APPOINTMENT,
-            resource_id=appointment.id,
-            data_subject=appointment.patient,
-            fields=READ_FIELDS,
-        )
 
 
 # --- the practice's status changes ------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from kairos.platform.http.middleware import ROUTE_TEMPLATE_KEY
 from kairos.platform.http.problems import TYPE_PREFIX, problem_response
 
 API_PREFIX = "/api/v1/"
+# Paths a service serves beside /api/v1: the FHIR R4 facade sits at its base, where FHIR clients look for it.
+OUTSIDE_API = {"/fhir/R4/": "appointments"}
 
 
 class RouteTable:
@@ -26,9 +28,11 @@ class RouteTable:
         return list(self._upstreams.values())
 
     def match(self, path: str) -> tuple[str, Upstream] | None:
-        if not path.startswith(API_PREFIX):
-            return None
-        service = path[len(API_PREFIX) :].split("/", 1)[0]
+        service = next((owner for prefix, owner in OUTSIDE_API.items() if path.startswith(prefix)), None)
+        if service is None:
+            if not path.startswith(API_PREFIX):
+                return None
+            service = path[len(API_PREFIX) :].split("/", 1)[0]
         upstream = self._upstreams.get(service)
         return None if upstream is None else (service, upstream)
 

@@ -7,10 +7,11 @@ import asyncio
 import secrets
 import uuid
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 from authlib.oauth2 import OAuth2Error
+from authlib.oidc.core.errors import ConsentRequiredError
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy import select
@@ -18,8 +19,13 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 
 from kairos.identity import pages
+from kairos.identity.consent_pages import ConsentPrompt, render_consent_page
+from kairos.identity.domain.client_grants import ConsentDecision, decide_consent
+from kairos.identity.federation import ProviderChoice, sign_in_choices
+from kairos.identity.grants import current_grant, open_pending_consent
 from kairos.identity.oauth import (
     SCOPES_SUPPORTED,
+    Account,
     HttpRequest,
     HttpResponse,
     KairosRequest,
@@ -39,6 +45,7 @@ from kairos.identity.sign_in_flow import (
 from kairos.identity.state import IdentityState
 from kairos.identity.tables import access_tokens
 from kairos.identity.throttle import DEVICE_COOKIE, SignInThrottled
+from kairos.platform import audit
 from kairos.platform.auth.principal import bearer_token, unauthenticated
 from kairos.platform.auth.tokens import InvalidToken
 
@@ -124,8 +131,12 @@ async def authorize(request: Request, identity: State) -> Response:
 
     def decide(session: Session) -> tuple[str, Any]:
         oauth_request = KairosRequest(http, session)
+        # The person, when signed in completely: ``prompt=none`` then needs no login (OIDC Core §3.1.2.1).
+        signed_in = None
+        if browser is not None and browser.pending_step is None:
+            signed_in = load_account(session, browser.user_id)
         try:
-            grant = identity.server.get_consent_grant(oauth_request, end_user=None)
+            grant = identity.server.get_consent_grant(oauth_request, end_user=signed_in)
         except OAuth2Error as error:
             if error.redirect_uri:
                 return "response", identity.server.authorization_error(oauth_request, error)
@@ -134,11 +145,12 @@ async def authorize(request: Request, identity: State) -> Response:
             return "sign-in", None
         if browser.pending_step is not None:
             return "step", browser.pending_step
-        account = load_account(session, browser.user_id)
+        account = signed_in
         if account is None:
             return "sign-in", None
-        if not oauth_request.client.first_party:
-            return "error", OAuth2Error(description="Third-party consent is not available yet")
+        asked = consent_asked(session, oauth_request, grant, account=account, session_id=browser.id)
+        if asked is not None:
+            return asked
         oauth_request.user = account
         oauth_request.session_id = browser.id
         oauth_request.auth_time = browser.created_at
@@ -152,7 +164,38 @@ async def authorize(request: Request, identity: State) -> Response:
         return RedirectResponse(step_location(identity, result, _path_and_query(request)), 303)
     if outcome == "error":
         return pages.render(request, "error.html", {"message": result.description or result.error}, status=400)
+    if outcome == "consent":
+        return render_consent_page(request, result, cookie_path=identity.cookie_path)
     return _response(result)
+
+
+def consent_asked(
+    session: Session, oauth_request: KairosRequest, grant: Any, *, account: Account, session_id: uuid.UUID
+) -> tuple[str, Any] | None:
+    """For a third-party client: the consent page to show, or ``consent_required`` under ``prompt=none``; None
+    when the request may go on (a first-party client, or a grant that covers the scopes asked)."""
+    client = oauth_request.client
+    scopes = tuple(client.get_allowed_scope(oauth_request.payload.scope).split())
+    decision = decide_consent(
+        is_first_party=client.first_party,
+        grant=None if client.first_party else current_grant(session, user_id=account.id, client_id=client.client_id),
+        requested=scopes,
+        prompts=(oauth_request.payload.data.get("prompt") or "").split(),
+    )
+    if decision is ConsentDecision.GRANTED:
+        return None
+    if decision is ConsentDecision.REQUIRED:
+        error = ConsentRequiredError(redirect_uri=grant.redirect_uri, state=oauth_request.payload.state)
+        return "response", grant.server.authorization_error(oauth_request, error)
+    ticket = open_pending_consent(
+        session,
+        session_id=session_id,
+        user_id=account.id,
+        client_id=client.client_id,
+        scopes=scopes,
+        authorization_query=urlsplit(oauth_request.uri).query,
+    )
+    return "consent", ConsentPrompt(ticket, client.name, scopes, account.display_name)
 
 
 def _path_and_query(request: Request) -> str:
@@ -160,9 +203,12 @@ def _path_and_query(request: Request) -> str:
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-async def sign_in_page(request: Request, identity: State, next: str = "") -> Response:
-    """The sign-in page."""
-    return _sign_in_form(request, identity, next_url=next)
+async def sign_in_page(
+    request: Request, identity: State, next: str = "", organisation: uuid.UUID | None = None
+) -> Response:
+    """The sign-in page; with ``organisation``, also a button for each of its identity providers."""
+    providers = await sign_in_choices(uow=identity.runtime.unit_of_work(), organisation_id=organisation)
+    return _sign_in_form(request, identity, next_url=next, providers=providers)
 
 
 def _sign_in_form(
@@ -174,12 +220,13 @@ def _sign_in_form(
     status: int | None = None,
     headers: dict[str, str] | None = None,
     resend_email: str | None = None,
+    providers: list[ProviderChoice] | None = None,
 ) -> Response:
     token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = pages.render(
         request,
         "sign_in.html",
-        {"next": next_url, "csrf_token": token, "error": error, "resend_email": resend_email},
+        {"next": next_url, "csrf_token": token, "error": error, "resend_email": resend_email, "providers": providers},
         status=status or (401 if error else 200),
         headers=headers,
     )
@@ -296,6 +343,19 @@ async def userinfo(request: Request, identity: State) -> dict[str, Any]:
     claims = await _run(identity, read)
     if claims is None:
         raise unauthenticated("the token is revoked, lacks the openid scope, or its user is gone")
+    # The claims released to a client are personal data read: audited before they are answered (fail closed).
+    async with identity.runtime.unit_of_work() as uow:
+        audit.record(
+            uow,
+            actor=principal,
+            action="read",
+            resource_type="identity.claims",
+            resource_id=principal.subject,
+            data_subject=principal.subject,
+            fields=tuple(name for name in claims if name != "sub"),
+            purpose="userinfo",
+        )
+        await uow.commit()
     return claims
 
 

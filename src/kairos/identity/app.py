@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from kairos.identity import accounts_api, admin_api, consents_api, mfa_api, profiles_api, roles_api, sessions_api
+from kairos.identity import (
+    accounts_api,
+    admin_api,
+    consents_api,
+    federation_api,
+    grants_api,
+    mfa_api,
+    passkeys_api,
+    privacy,
+    privacy_api,
+    profiles_api,
+    roles_api,
+    sessions_api,
+)
 from kairos.identity.access import NotAllowed
 from kairos.identity.api import router
 from kairos.identity.demo import load_demo_data
@@ -12,6 +25,7 @@ from kairos.identity.domain.consents import NoConsentToWithdraw, OutdatedVersion
 from kairos.identity.domain.passwords import PasswordNotAccepted
 from kairos.identity.domain.profiles import MandatoryChannel
 from kairos.identity.domain.verification import IllegalTransition, IncompleteCredentials, InvalidExpiry, ReasonRequired
+from kairos.identity.federation import Federation, OpenIdProviders
 from kairos.identity.memberships import LastDomainAdmin
 from kairos.identity.profiles import UnknownProfessionalProfile
 from kairos.identity.service import AccountExists, InvalidClient
@@ -42,14 +56,21 @@ problems.register(NoConsentToWithdraw, status=404, slug="not-found", title="Not 
 def configure(app: FastAPI, runtime: ServiceRuntime) -> None:
     app.state.identity = create_state(runtime)
     app.state.verification_checker = VerificationChecker(runtime)
+    # The redirect URI organisations register at their identity providers.
+    callback = f"{runtime.settings.auth_issuer.rstrip('/')}/federation/callback"
+    app.state.federation = Federation(providers=OpenIdProviders(), redirect_uri=callback)
+    app.state.privacy_settings = privacy.PrivacySettings()  # read now, when the service is built
+    app.state.privacy_checker = privacy.PrivacyChecker(runtime)
 
 
 async def start(runtime: ServiceRuntime) -> None:
     await runtime.app.state.identity.start()
     runtime.app.state.verification_checker.start()
+    runtime.app.state.privacy_checker.start()
 
 
 async def stop(runtime: ServiceRuntime) -> None:
+    await runtime.app.state.privacy_checker.stop()
     await runtime.app.state.verification_checker.stop()
     await runtime.app.state.identity.stop()
 
@@ -67,7 +88,12 @@ definition = ServiceDefinition(
         roles_api.router,
         consents_api.router,
         accounts_api.router,
+        federation_api.router,
+        passkeys_api.router,
+        privacy_api.router,
+        grants_api.router,
     ],
+    handlers=privacy.handlers,  # the answers of the GDPR export and erasure sagas
     migrations="kairos.identity:migrations",
     configure_app=configure,
     on_start=start,

@@ -192,6 +192,8 @@ def _form(
     headers: dict[str, str] | None = None,
 ) -> Response:
     token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    if template == "code.html":  # its passkey button runs a script (kairos.identity.passkeys_api)
+        headers = {"Content-Security-Policy": pages.SCRIPTED_PAGE_POLICY, **(headers or {})}
     response = pages.render(request, template, {**context, "csrf_token": token}, status=status, headers=headers)
     response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path=identity.cookie_path)
     return response

@@ -717,7 +717,10 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
             "expires_in": lifetime,
             "scope": scope or "",
         }
-        if include_refresh_token and user is not None and client.check_grant_type("refresh_token"):
+        # A third-party application keeps access beyond the access token only when the person allowed
+        # offline_access (OIDC Core §11); Kairos's own applications always may.
+        may_stay = client.first_party or "offline_access" in (scope or "").split()
+        if include_refresh_token and user is not None and client.check_grant_type("refresh_token") and may_stay:
             token["refresh_token"] = secrets.token_urlsafe(48)
         return token
 

@@ -14,6 +14,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kairos.identity.account_texts import PAGE_MESSAGES
+from kairos.identity.consent_texts import CONSENT_MESSAGES
+from kairos.identity.federation_texts import FEDERATION_MESSAGES
 
 TEMPLATES = Path(__file__).with_name("templates")
 DEFAULT_LANGUAGE = "en"
@@ -109,6 +111,17 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 for _language, _texts in PAGE_MESSAGES.items():  # registration, verification, password reset
     MESSAGES[_language].update(_texts)
+for _language, _texts in FEDERATION_MESSAGES.items():  # organisations' identity providers
+    MESSAGES[_language].update(_texts)
+for _language, _texts in CONSENT_MESSAGES.items():  # third-party applications' consent page
+    MESSAGES[_language].update(_texts)
+
+# Pages that run identity's own script (the second step's passkey button): the same policy, plus scripts and
+# requests to identity itself.
+SCRIPTED_PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 

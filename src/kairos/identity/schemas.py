@@ -277,3 +277,51 @@ class PurposeRead(BaseModel):
     name: str
     version: str = Field(description="the current version of its text")
     description: str
+
+
+# --- data-subject requests (GDPR export and erasure; kairos.identity.privacy) ---------------------------------------
+
+
+class DataRequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["export", "erasure"] = Field(
+        description="export: a machine-readable copy of your data (GDPR Art. 15, 20); erasure: your account and "
+        "data erased, or anonymised where a law requires keeping the record (Art. 17; needs a sign-in in the last "
+        "10 minutes, and locks the account at once)"
+    )
+
+
+class DataRequestRead(BaseModel):
+    id: uuid.UUID
+    kind: Literal["export", "erasure"]
+    status: Literal["requested", "collecting", "complete", "failed"]
+    requested_at: datetime
+    deadline: datetime = Field(description="when a request still waiting for a service's answer fails")
+    completed_at: datetime | None
+    failed_at: datetime | None
+    failure_reason: str | None
+    answered: list[str] = Field(description="the services that have answered")
+    waiting_for: list[str] = Field(description="the services whose answer is still awaited")
+    download_url: str | None = Field(description="a complete export: where its subject downloads it")
+    receipt_url: str | None = Field(
+        description="an erasure: where an operator reads its receipt (the person gets it by mail once complete)"
+    )
+
+
+class ErasureStatementRead(BaseModel):
+    deleted: list[str] = Field(default_factory=list)
+    anonymised: list[dict[str, str]] = Field(default_factory=list, description="what was kept, how, and why")
+    completed_at: datetime | None = None
+
+
+class ErasureReceiptRead(BaseModel):
+    """An erasure's receipt: each service's statement, no personal data."""
+
+    id: uuid.UUID
+    status: Literal["requested", "collecting", "complete", "failed"]
+    requested_at: datetime
+    completed_at: datetime | None
+    failed_at: datetime | None
+    failure_reason: str | None
+    statements: dict[str, ErasureStatementRead]

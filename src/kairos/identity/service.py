@@ -11,13 +11,16 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
-from kairos.contracts.events.identity import UserRegistered
+from kairos.contracts.events.audit import AuditAction
+from kairos.contracts.events.identity import RoleAssigned, RoleRevoked, UserRegistered
 from kairos.identity.blocklist import common_passwords
 from kairos.identity.domain.passwords import PasswordPolicy
 from kairos.identity.domain.roles import Role
 from kairos.identity.oauth import digest, revoke_session_tokens
 from kairos.identity.passwords import PasswordHasher
 from kairos.identity.tables import browser_sessions, memberships, oauth_clients, organisations, users
+from kairos.platform import audit
+from kairos.platform.auth.principal import Principal
 from kairos.platform.db.uow import UnitOfWork
 from kairos.platform.ids import new_id
 
@@ -180,46 +183,102 @@ async def create_client(
     return RegisteredClient(identifier, secret)
 
 
-async def assign_role(*, uow: UnitOfWork, user_id: uuid.UUID, role: Role, organisation_id: uuid.UUID | None) -> None:
+async def assign_role(
+    *, uow: UnitOfWork, user_id: uuid.UUID, role: Role, organisation_id: uuid.UUID | None, by: Principal
+) -> None:
     """Give a user a role, inside the organisation for organisational roles, globally otherwise.
 
-    Effective from the user's next token: access tokens carry roles until they expire (10 minutes).
+    Effective from the user's next token: access tokens carry roles until they expire (10 minutes). A change
+    publishes ``identity.role.assigned`` and is audited; giving a role already held changes nothing.
+    (The admin API gives organisational roles through ``memberships.change_role``.)
     """
     _check_scope(role, organisation_id)
     async with uow:
         held = await _lock_user(uow, user_id)
         if organisation_id is not None:
             await _require_organisation(uow, organisation_id)
-            await uow.session.execute(
+            inserted = await uow.session.execute(
                 pg_insert(memberships)
                 .values(user_id=user_id, organisation_id=organisation_id, role=role.value)
                 .on_conflict_do_nothing()
+                .returning(memberships.c.role)
             )
-        elif role.value not in held:
-            await uow.session.execute(
-                update(users).where(users.c.id == user_id).values(global_roles=sorted({*held, role.value}))
+            changed = inserted.first() is not None
+        else:
+            changed = role.value not in held
+            if changed:
+                await uow.session.execute(
+                    update(users).where(users.c.id == user_id).values(global_roles=sorted({*held, role.value}))
+                )
+        if changed:
+            now = uow.clock.now()
+            event = RoleAssigned(
+                user_id=user_id, organisation_id=organisation_id, role=role.value, actor=by.subject, assigned_at=now
             )
+            _publish_role_change(uow, event, by=by, organisation_id=organisation_id, action="create")
         await uow.commit()
 
 
-async def remove_role(*, uow: UnitOfWork, user_id: uuid.UUID, role: Role, organisation_id: uuid.UUID | None) -> None:
-    """Take a role from a user (in the organisation, for organisational roles); nothing to do when not held."""
+async def remove_role(
+    *, uow: UnitOfWork, user_id: uuid.UUID, role: Role, organisation_id: uuid.UUID | None, by: Principal
+) -> None:
+    """Take a role from a user (in the organisation, for organisational roles); nothing to do when not held.
+
+    A change publishes ``identity.role.revoked`` and is audited."""
     _check_scope(role, organisation_id)
     async with uow:
         held = await _lock_user(uow, user_id)
         if organisation_id is not None:
-            await uow.session.execute(
-                delete(memberships).where(
+            deleted = await uow.session.execute(
+                delete(memberships)
+                .where(
                     memberships.c.user_id == user_id,
                     memberships.c.organisation_id == organisation_id,
                     memberships.c.role == role.value,
                 )
+                .returning(memberships.c.role)
             )
-        elif role.value in held:
-            await uow.session.execute(
-                update(users).where(users.c.id == user_id).values(global_roles=sorted(set(held) - {role.value}))
+            changed = deleted.first() is not None
+        else:
+            changed = role.value in held
+            if changed:
+                await uow.session.execute(
+                    update(users).where(users.c.id == user_id).values(global_roles=sorted(set(held) - {role.value}))
+                )
+        if changed:
+            now = uow.clock.now()
+            event = RoleRevoked(
+                user_id=user_id, organisation_id=organisation_id, role=role.value, actor=by.subject, revoked_at=now
             )
+            _publish_role_change(uow, event, by=by, organisation_id=organisation_id, action="delete")
         await uow.commit()
+
+
+def _publish_role_change(
+    uow: UnitOfWork,
+    event: RoleAssigned | RoleRevoked,
+    *,
+    by: Principal,
+    organisation_id: uuid.UUID | None,
+    action: AuditAction,
+) -> None:
+    uow.publish(event, subject=f"user:{event.user_id}")
+    audit.record(
+        uow,
+        actor=by,
+        action="update" if organisation_id is None else action,  # a global role is a field of the account
+        # A global role is the account's; an organisational one a membership (as ``memberships.change_role``).
+        resource_type="identity.account" if organisation_id is None else "identity.membership",
+        resource_id=event.user_id if organisation_id is None else f"{organisation_id}:{event.user_id}",
+        data_subject=event.user_id,
+        fields=("global_roles",) if organisation_id is None else ("roles",),
+        purpose="account administration",
+    )
+
+
+async def require_organisation(*, uow: UnitOfWork, organisation_id: uuid.UUID) -> None:
+    """``UnknownOrganisation`` unless the organisation exists."""
+    await _require_organisation(uow, organisation_id)
 
 
 def _check_scope(role: Role, organisation_id: uuid.UUID | None) -> None:

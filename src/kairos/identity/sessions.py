@@ -20,12 +20,13 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
 from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kairos.identity.domain.mfa import SignInStep, next_step
 from kairos.identity.domain.throttling import ThrottlePolicy
 from kairos.identity.mfa import AMR_PASSWORD, Authenticators
 from kairos.identity.passwords import PasswordHasher
-from kairos.identity.tables import browser_sessions, users
+from kairos.identity.tables import browser_sessions, passkeys, users
 from kairos.identity.throttle import SignInThrottle, known_device, remember_device
 from kairos.platform.clock import Clock
 from kairos.platform.ids import new_id
@@ -65,6 +66,12 @@ class OpenedSession:
     session: BrowserSession
     cookie: str
     device_cookie: str | None = None  # set when this browser became a known device of the account
+
+
+async def _has_passkey(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """A passkey is a second factor as a TOTP app is: the sign-in then owes the code step, where either does."""
+    found = await session.scalar(select(passkeys.c.user_id).where(passkeys.c.user_id == user_id).limit(1))
+    return found is not None
 
 
 def _digest(secret: str) -> bytes:
@@ -121,7 +128,8 @@ class Sessions:
             new_device_cookie = await remember_device(uow.session, device=device, user_id=row.id, at=at)
             authenticators = Authenticators(uow.session, self._runtime.cipher)
             step = next_step(
-                requires_mfa=await authenticators.requires_mfa(row.id), has_totp=await authenticators.has_totp(row.id)
+                requires_mfa=await authenticators.requires_mfa(row.id),
+                has_totp=await authenticators.has_totp(row.id) or await _has_passkey(uow.session, row.id),
             )
             now = datetime.now(UTC)
             secret = secrets.token_urlsafe(32)
@@ -142,6 +150,42 @@ class Sessions:
             await uow.commit()
         opened = BrowserSession(session_id, row.id, now, (AMR_PASSWORD,), step)
         return OpenedSession(opened, f"{session_id}.{secret}", new_device_cookie)
+
+    async def open_proven(
+        self, *, user_id: uuid.UUID, methods: tuple[str, ...], has_second_factor: bool, user_agent: str
+    ) -> OpenedSession:
+        """A session for an account proven by something other than its password (an organisation's identity
+        provider, a passkey): ``methods`` as RFC 8176 names them; ``has_second_factor`` when they count as two
+        factors already, else the account's second factor is still owed as after a password."""
+        async with self._runtime.unit_of_work() as uow:
+            authenticators = Authenticators(uow.session, self._runtime.cipher)
+            step = (
+                None
+                if has_second_factor
+                else next_step(
+                    requires_mfa=await authenticators.requires_mfa(user_id),
+                    has_totp=await authenticators.has_totp(user_id) or await _has_passkey(uow.session, user_id),
+                )
+            )
+            now = datetime.now(UTC)
+            secret = secrets.token_urlsafe(32)
+            session_id = new_id()
+            await uow.session.execute(
+                insert(browser_sessions).values(
+                    id=session_id,
+                    secret_hash=_digest(secret),
+                    user_id=user_id,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=now + (ABSOLUTE_TIMEOUT if step is None else PENDING_TIMEOUT),
+                    user_agent=user_agent[:500],
+                    methods=list(methods),
+                    pending_step=step,
+                )
+            )
+            await uow.commit()
+        opened = BrowserSession(session_id, user_id, now, methods, step)
+        return OpenedSession(opened, f"{session_id}.{secret}")
 
     async def complete_step(self, session: BrowserSession, *, method: str) -> str:
         """The owed step is done: record its method, give the session its full lifetime and a new secret (a

@@ -46,6 +46,8 @@ users = Table(
     Column("email_verified_at", DateTime(timezone=True)),
     Column("disabled_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Set when a GDPR erasure wiped the account (kairos.identity.privacy): the row stays, personal fields gone.
+    Column("erased_at", DateTime(timezone=True)),
     Index("users_email", "email", unique=True),
 )
 
@@ -311,4 +313,163 @@ outgoing_mails = Table(
         "next_attempt_at",
         postgresql_where=text("sent_at IS NULL AND abandoned_at IS NULL"),
     ),
+)
+
+
+# --- data-subject requests: GDPR export and erasure sagas (kairos.identity.privacy, migration 0006) -----------------
+
+# One request and where its saga stands (kairos.identity.domain.privacy.DataSubjectRequest). Kept after an erasure as
+# its receipt: the subject's id stays, but nothing any longer links that id to a person.
+data_subject_requests = Table(
+    "data_subject_requests",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("subject_id", Uuid, nullable=False),
+    Column("kind", String(20), nullable=False),  # export, erasure
+    Column("status", String(20), nullable=False),  # requested, collecting, complete, failed
+    Column("requested_by", String(100), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("expected_services", ARRAY(String(50)), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("failed_at", DateTime(timezone=True)),
+    Column("failure_reason", String(500)),
+    Column("identity_statement", JSONB),  # an erasure's statement of identity's own part, once done
+    Index("data_subject_requests_subject", "subject_id", "requested_at"),
+    # The periodic check looks for open requests past their deadline.
+    Index(
+        "data_subject_requests_open",
+        "deadline",
+        postgresql_where=text("status IN ('requested', 'collecting')"),
+    ),
+)
+
+# Each participating service's answer: an export part (encrypted, deleted after the export's retention) or an
+# erasure statement (kinds and counts, no personal data: it is the receipt).
+data_request_answers = Table(
+    "data_request_answers",
+    metadata,
+    Column("request_id", Uuid, ForeignKey("data_subject_requests.id", ondelete="CASCADE"), nullable=False),
+    Column("service", String(50), nullable=False),
+    Column("answered_at", DateTime(timezone=True), nullable=False),
+    Column(
+        "export_part", Text
+    ),  # encrypted JSON, context identity.data_request_answers.export_part:<request>:<service>
+    Column("statement", JSONB),
+    PrimaryKeyConstraint("request_id", "service"),
+)
+
+# --- federation: organisations' own identity providers (kairos.identity.domain.federation) ---------------------
+
+identity_providers = Table(
+    "identity_providers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("display_name", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # entra, oidc
+    Column("issuer", Text, nullable=False),  # discovery at <issuer>/.well-known/openid-configuration
+    Column("tenant", String(64)),  # Entra: a tenant id, organizations or common
+    Column("allowed_tenants", ARRAY(String(64)), nullable=False, server_default="{}"),
+    Column("client_id", String(200), nullable=False),
+    Column("client_secret", LargeBinary, nullable=False),  # encrypted with the data cipher
+    Column("allowed_email_domains", ARRAY(String(253)), nullable=False, server_default="{}"),
+    Column("default_role", String(50), nullable=False),
+    Column("is_jit_allowed", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+# A person at a provider ("<tid>:<oid>" at Entra ID, "sub" elsewhere) and the Kairos account it signs in as.
+external_identities = Table(
+    "external_identities",
+    metadata,
+    Column("provider_id", Uuid, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+    Column("last_signed_in_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("provider_id", "subject"),
+)
+
+# An authorization request sent to a provider, keyed by a digest of its ``state`` (also in a cookie of the browser
+# that started it). Once the provider answered for a person who must prove a Kairos account first, it waits for
+# that proof (``link_*``); single use either way.
+federation_attempts = Table(
+    "federation_attempts",
+    metadata,
+    Column("state_hash", LargeBinary, primary_key=True),
+    Column("provider_id", Uuid, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("nonce", String(100), nullable=False),
+    Column("code_verifier", LargeBinary, nullable=False),  # encrypted with the data cipher
+    Column("next_url", Text),
+    Column("session_id", Uuid),  # the browser session that started it, when one was signed in
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("link_user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE")),
+    Column("link_subject", String(300)),
+    Column("link_methods", ARRAY(String(20))),
+)
+
+# --- passkeys (WebAuthn Level 3) ------------------------------------------------------------------------------
+
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("credential_id", LargeBinary, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("id", Uuid, nullable=False, unique=True),  # what the account API names it by
+    Column("name", String(100), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),  # COSE_Key
+    Column("sign_count", BigInteger, nullable=False),
+    Column("transports", ARRAY(String(20)), nullable=False, server_default="{}"),
+    Column("is_discoverable", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+# Challenges of ceremonies in progress (WebAuthn §13.4.3: random, single use, checked by the server).
+passkey_challenges = Table(
+    "passkey_challenges",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE")),  # None: a passwordless sign-in
+    Column("purpose", String(20), nullable=False),  # register, authenticate
+    Column("challenge", LargeBinary, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)
+
+# --- consent for third-party applications (kairos.identity.grants, migration 0008) -------------------------------
+
+# What a person allowed an application to do (kairos.identity.domain.client_grants). Revoked, never deleted; at most
+# one current grant per person and application, whatever races between two consent pages.
+client_grants = Table(
+    "client_grants",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(100), ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), nullable=False),
+    Column("scopes", ARRAY(String(200)), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("client_grants_history", "user_id", "granted_at", "id"),
+    Index("client_grants_current", "user_id", "client_id", unique=True, postgresql_where=text("revoked_at IS NULL")),
+)
+
+# A consent page shown: the authorization request it answers, bound to the browser session it was shown in and
+# used once. The form carries the ticket, only its SHA-256 digest is kept.
+pending_consents = Table(
+    "pending_consents",
+    metadata,
+    Column("ticket_hash", LargeBinary, primary_key=True),
+    Column("session_id", Uuid, ForeignKey("browser_sessions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(100), nullable=False),
+    Column("scopes", ARRAY(String(200)), nullable=False),
+    Column("authorization_query", Text, nullable=False),  # the query string of the request to /authorize
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
 )

@@ -14,6 +14,8 @@ from kairos.contracts.events.audit import AuditAction, AuditRecorded
 from kairos.platform.auth.principal import Principal
 from kairos.platform.db.uow import UnitOfWork
 
+ENVELOPE_SUBJECT_LIMIT = 300
+
 
 def record(
     uow: UnitOfWork,
@@ -41,5 +43,7 @@ def record(
         purpose=purpose,
         recorded_at=uow.clock.now(),
     )
-    uow.publish(event, subject=f"{resource_type}:{resource_id}")
+    # The envelope's subject is a label of bounded size (outbox.subject, 300 characters), while a record of a
+    # list read names every id it showed; the event's data keeps them all.
+    uow.publish(event, subject=f"{resource_type}:{resource_id}"[:ENVELOPE_SUBJECT_LIMIT])
     return event

@@ -140,7 +140,8 @@ class ServiceRuntime:
         return DataCipher(keyring=load_keyring(self.settings), sessionmaker=self.sessionmaker)
 
     def unit_of_work(self) -> UnitOfWork:
-        return self.definition.unit_of_work(self.sessionmaker, producer=self.name)
+        # The cipher is resolved only when a unit of work asks for it: services that encrypt nothing need no keys.
+        return self.definition.unit_of_work(self.sessionmaker, producer=self.name, cipher=lambda: self.cipher)
 
     async def migrate(self) -> None:
         await ensure_database(self.database_url)

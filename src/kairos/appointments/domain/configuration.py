@@ -1,6 +1,7 @@
 """A domain (medical, legal, …) is data, not code: its words, appointment types, the form a request
 carries (JSON Schema), which types need approval and which requests are approved by rule, its reason
-codes, its cancellation and reschedule policy, and how long holds and waitlist offers last."""
+codes, its cancellation and reschedule policy, how long holds and waitlist offers last, and whom each
+change notifies through which channels."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from kairos.appointments.domain.availability import AppointmentType
+from kairos.appointments.domain.notifications import DEFAULT_RULES, NotificationRule
 
 
 class InvalidConfiguration(Exception):
@@ -162,6 +164,7 @@ class DomainConfiguration:
     auto_approval: tuple[AutoApprovalRule, ...] = ()
     hold_duration: timedelta = timedelta(minutes=5)  # how long a slot stays reserved while a form is filled in
     waitlist_offer_window: timedelta = timedelta(hours=2)  # how long a freed slot waits for a waitlisted patient
+    notifications: tuple[NotificationRule, ...] = DEFAULT_RULES  # which change tells whom, how (notifications.py)
 
     def __post_init__(self) -> None:
         codes = [kind.code for kind in self.appointment_types]

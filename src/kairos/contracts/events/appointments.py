@@ -3,13 +3,47 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from kairos.platform.events.envelope import IntegrationEvent
 
+Channel = Literal["email", "sms", "push", "in_app"]
 
-class AppointmentChanged(IntegrationEvent):
+
+class NotificationTarget(BaseModel):
+    """One recipient of a change, resolved from the domain's notification rules, and its channels."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recipient: Literal["patient", "professional", "staff"]
+    user_id: str | None = None  # the patient's or the professional's account (identity's subject)
+    organisation_id: UUID | None = None  # staff: whose organisation's reception and admins
+    channels: list[Channel]
+
+
+class ReminderTarget(BaseModel):
+    """A reminder to schedule ``before_hours`` before the start, while the appointment holds its time."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    before_hours: float
+    notify: list[NotificationTarget]
+
+
+class Addressed(IntegrationEvent):
+    """Who is told of this event and how, resolved when it was published (empty on events published before the
+    rules existed: the notification service then applies its defaults). Filled in by the appointments service
+    from the domain's rules (``notification_rules`` names which domain and version)."""
+
+    notify: list[NotificationTarget] = Field(default_factory=list)
+    reminders: list[ReminderTarget] = Field(default_factory=list)
+    notification_rules: str | None = None  # "<domain>@<version>", or "default" for a resource without domain
+
+
+class AppointmentChanged(Addressed):
     """Fields common to every appointment event: who, with whom, when, and the status it is now in."""
 
     appointment_id: UUID
@@ -23,8 +57,13 @@ class AppointmentChanged(IntegrationEvent):
 
 
 class AppointmentRequested(AppointmentChanged):
+    """A patient asked for a time. The request's message and form answers are health data: they stay in the
+    appointments service, encrypted at rest, and are never carried here (events sit unencrypted in outboxes
+    and queues); whoever needs them reads the appointment through the API, which authorises and audits."""
+
     event_type: ClassVar[str] = "appointment.requested"
-    message: str | None = None
+    message: str | None = None  # kept for compatibility with version 1 consumers; always null now
+    has_message: bool = False  # whether the patient wrote a message (to say so in a notification)
 
 
 class AppointmentApproved(AppointmentChanged):
@@ -125,7 +164,7 @@ class WaitlistJoined(IntegrationEvent):
     latest: datetime
 
 
-class AppointmentWaitlistOffered(IntegrationEvent):
+class AppointmentWaitlistOffered(Addressed):
     """A freed time is held for a waitlisted patient, who books it with ``hold_id`` before ``offered_until``."""
 
     event_type: ClassVar[str] = "appointment.waitlist_offered"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,6 +14,9 @@ from kairos.platform.db.schema import OUTBOX_CHANNEL, outbox
 from kairos.platform.events.envelope import Envelope, IntegrationEvent
 from kairos.platform.ids import new_id
 from kairos.platform.observability.context import current_correlation_id, current_traceparent
+
+if TYPE_CHECKING:
+    from kairos.platform.crypto.cipher import DataCipher
 
 
 class UnitOfWork:
@@ -31,11 +35,20 @@ class UnitOfWork:
         *,
         producer: str,
         clock: Clock | None = None,
+        cipher: Callable[[], DataCipher] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.producer = producer
         self.clock: Clock = clock or SystemClock()
+        self._cipher = cipher
         self._pending: list[Envelope] = []
+
+    @property
+    def cipher(self) -> DataCipher:
+        """The service's cipher for personal data at rest, for code that gets only a unit of work (event handlers)."""
+        if self._cipher is None:
+            raise LookupError("this unit of work was made without the service's cipher (ServiceRuntime gives it)")
+        return self._cipher()
 
     async def __aenter__(self) -> Self:
         self.session = self._sessionmaker()

@@ -1,0 +1,1 @@
+"""Protocol Buffers contracts of the services' gRPC interfaces, with their generated Python stubs."""
