@@ -316,7 +316,8 @@ async def _visible(uow: AppointmentsUnitOfWork, access: Access, appointment_id: 
     record = await fhir_queries.load(uow, appointment_id)
     if record.appointment.patient != access.principal.subject:
         raise NotFound(f"appointment {appointment_id}")
-    return record  # the patient's own: no one else's data was read
+    await commit_reads(uow, access.principal, [record.appointment])  # the patient's own, audited too
+    return record
 
 
 def _appointment_id(text: str) -> UUID:
