@@ -5,7 +5,7 @@ import asyncio
 import structlog
 from fastapi import FastAPI
 
-from kairos.appointments import calendars, directory, fhir, fhir_schedule, personal_data, privacy
+from kairos.appointments import calendars, directory, fhir, fhir_schedule, personal_data, privacy, waitlist
 from kairos.appointments.api import router
 from kairos.appointments.bulk_api import router as bulk_router
 from kairos.appointments.bulk_changes import AlreadyUndone, ChangedSince
@@ -104,6 +104,8 @@ async def start(runtime: ServiceRuntime) -> None:
     await state.live_slots.start()
     refreshing = calendars.refresh_periodically(runtime.unit_of_work, state.appointments_settings)  # type: ignore[arg-type]
     state.background.append(asyncio.create_task(refreshing, name="appointments-calendar-refresh"))
+    lapsed_offers = waitlist.pass_on_lapsed_offers_periodically(runtime.unit_of_work)  # type: ignore[arg-type]
+    state.background.append(asyncio.create_task(lapsed_offers, name="appointments-waitlist-offers"))
     port = grpc_port(state.appointments_settings, runtime.settings.base_port)
     if port:
         state.grpc = await start_grpc(

@@ -7,18 +7,23 @@ The patient takes it by requesting the appointment with the hold's id within the
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import structlog
 from sqlalchemy import select, update
 
 from kairos.appointments.domain.appointment import Appointment, Period
 from kairos.appointments.domain.waitlist import WaitlistEntry, WaitlistStatus, next_in_line
 from kairos.appointments.repository import AppointmentsUnitOfWork, NotFound, Resource
 from kairos.appointments.seats import SeatRefused, Terms
-from kairos.appointments.tables import waitlist_entries
+from kairos.appointments.tables import seats, time_blocks, waitlist_entries
 from kairos.contracts.events import appointments as contracts
 from kairos.platform.http.pagination import PageRequest, keyset
+
+log = structlog.get_logger(__name__)
 
 _STILL_WAITING = (WaitlistStatus.WAITING.value, WaitlistStatus.OFFERED.value)
 
@@ -85,13 +90,85 @@ async def offer_freed_time(
     uow: AppointmentsUnitOfWork, *, freed_by: Appointment, resource: Resource, period: Period
 ) -> WaitlistEntry | None:
     """Offer a time the appointment just gave back to the first waitlisted patient who wants it (if any)."""
+    return await _offer(
+        uow, resource=resource, appointment_type=freed_by.appointment_type, period=period, passed_over=freed_by.patient
+    )
+
+
+async def pass_on_lapsed_offers(uow: AppointmentsUnitOfWork, *, batch: int = 50) -> int:
+    """Offer each time whose offer lapsed untaken to the next patient in line; return how many lapsed.
+
+    The patient who let it lapse keeps waiting for other times. Run periodically; several instances may run it
+    at once (the lapsed entries are claimed with SKIP LOCKED). The caller commits.
+    """
+    now = uow.clock.now()
+    lapsed = (
+        (
+            await uow.session.execute(
+                select(waitlist_entries.c.id, waitlist_entries.c.patient, time_blocks, seats.c.id.label("hold_id"))
+                .join(seats, seats.c.id == waitlist_entries.c.offered_hold_id)
+                .join(time_blocks, time_blocks.c.id == seats.c.block_id)
+                .where(
+                    waitlist_entries.c.status == WaitlistStatus.OFFERED.value,
+                    waitlist_entries.c.offered_until <= now,
+                    seats.c.appointment_id.is_(None),
+                )
+                .limit(batch)
+                .with_for_update(of=waitlist_entries, skip_locked=True)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    for row in lapsed:
+        await uow.session.execute(
+            update(waitlist_entries)
+            .where(waitlist_entries.c.id == row["id"])
+            .values(status=WaitlistStatus.WAITING.value, offered_hold_id=None, offered_until=None)
+        )
+        resource = await uow.appointments.resource(row["resource_id"])
+        await _offer(
+            uow,
+            resource=resource,
+            appointment_type=row["appointment_type"],
+            period=Period(row["starts_at"], row["ends_at"]),
+            passed_over=row["patient"],
+        )
+    return len(lapsed)
+
+
+LAPSED_BATCH = 50
+LAPSE_CHECK_SECONDS = 30.0  # a lapsed offer reaches the next patient within this, at most
+
+
+async def pass_on_lapsed_offers_periodically(unit_of_work: Callable[[], AppointmentsUnitOfWork]) -> None:
+    """Run ``pass_on_lapsed_offers`` for ever (cancelled when the service stops)."""
+    while True:
+        try:
+            while True:
+                async with unit_of_work() as uow:
+                    lapsed = await pass_on_lapsed_offers(uow, batch=LAPSED_BATCH)
+                    await uow.commit()
+                if lapsed < LAPSED_BATCH:
+                    break
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("waitlist.lapsed_offers_failed", error=repr(error))
+        await asyncio.sleep(LAPSE_CHECK_SECONDS)
+
+
+async def _offer(
+    uow: AppointmentsUnitOfWork, *, resource: Resource, appointment_type: str, period: Period, passed_over: str
+) -> WaitlistEntry | None:
+    """Hold a free time for the patient who waited longest for it, never ``passed_over``, and tell them."""
     now = uow.clock.now()
     if period.starts_at <= now:
         return None
     rows = await uow.session.execute(
         select(waitlist_entries).where(
             waitlist_entries.c.resource_id == resource.id,
-            waitlist_entries.c.appointment_type == freed_by.appointment_type,
+            waitlist_entries.c.appointment_type == appointment_type,
             waitlist_entries.c.status.in_(_STILL_WAITING),
             waitlist_entries.c.earliest <= period.starts_at,
             waitlist_entries.c.latest > period.starts_at,
@@ -100,10 +177,10 @@ async def offer_freed_time(
     entry = next_in_line(
         [decode_entry(row) for row in rows.mappings()],
         resource_id=resource.id,
-        appointment_type=freed_by.appointment_type,
+        appointment_type=appointment_type,
         starts_at=period.starts_at,
         now=now,
-        freed_by=freed_by.patient,
+        freed_by=passed_over,
     )
     if entry is None:
         return None
@@ -118,7 +195,7 @@ async def offer_freed_time(
     terms, window = Terms(), None
     if resource.domain is not None:
         configuration, _ = await uow.appointments.domain(resource.domain)
-        settings = configuration.appointment_type(freed_by.appointment_type)
+        settings = configuration.appointment_type(appointment_type)
         terms = Terms(settings.buffer_before, settings.buffer_after, settings.capacity)
         window = configuration.waitlist_offer_window
     offered_until = min(now + window, period.starts_at) if window is not None else period.starts_at
@@ -127,7 +204,7 @@ async def offer_freed_time(
             hold_id = await uow.appointments.seats.take(
                 resource_id=resource.id,
                 resource_no=resource.resource_no,
-                appointment_type=freed_by.appointment_type,
+                appointment_type=appointment_type,
                 period=period,
                 terms=terms,
                 holder=entry.patient,
@@ -148,7 +225,7 @@ async def offer_freed_time(
             resource_id=resource.id,
             organisation_id=resource.organisation_id,
             patient=entry.patient,
-            appointment_type=freed_by.appointment_type,
+            appointment_type=appointment_type,
             starts_at=period.starts_at,
             ends_at=period.ends_at,
             hold_id=hold_id,

@@ -592,6 +592,54 @@ async def test_a_freed_time_is_offered_to_the_first_waitlisted_patient_who_takes
     assert backwards.status_code == 422
 
 
+async def test_an_offer_that_lapses_untaken_goes_to_the_next_patient_in_line(api: Api) -> None:
+    from kairos.appointments.waitlist import pass_on_lapsed_offers
+
+    leaving = await api.booked(day(13, 1), patient="leaver-2")
+    for patient in ("slow-to-answer", "next-in-line"):
+        joined = await api.client.post(
+            f"{API}/waitlist",
+            json={
+                "resource_id": api.resource,
+                "appointment_type": "consultation",
+                "earliest": day(13).isoformat(),
+                "latest": day(14).isoformat(),
+            },
+            headers=api.patient(patient),
+        )
+        assert joined.status_code == 201, joined.text
+    await api.post(leaving, "cancellation", {"reason": "Moving away"}, api.patient("leaver-2"))
+    first = (await api.client.get(f"{API}/waitlist", headers=api.patient("slow-to-answer"))).json()["items"][0]
+    assert first["status"] == "offered"
+
+    async with api.runtime.unit_of_work() as uow:  # nothing has lapsed yet: nothing moves
+        assert await pass_on_lapsed_offers(uow) == 0
+    async with api.runtime.engine.begin() as connection:  # the offer's window passes untaken
+        await connection.execute(
+            text("UPDATE seats SET expires_at = now() - interval '1 minute' WHERE id = :hold"),
+            {"hold": first["offered_hold_id"]},
+        )
+        await connection.execute(
+            text("UPDATE waitlist_entries SET offered_until = now() - interval '1 minute' WHERE id = :entry"),
+            {"entry": first["id"]},
+        )
+    async with api.runtime.unit_of_work() as uow:
+        assert await pass_on_lapsed_offers(uow) == 1
+        await uow.commit()
+
+    second = (await api.client.get(f"{API}/waitlist", headers=api.patient("next-in-line"))).json()["items"][0]
+    assert second["status"] == "offered"
+    assert await api.published(f"waitlist:{second['id']}") == [
+        "appointment.waitlist_joined",
+        "appointment.waitlist_offered",
+    ]
+    again = (await api.client.get(f"{API}/waitlist", headers=api.patient("slow-to-answer"))).json()["items"][0]
+    assert again["status"] == "waiting"  # still waiting for another time
+    assert (await api.request(day(13, 1), patient="slow-to-answer")).status_code == 409  # held for the next
+    taken = await api.request(day(13, 1), patient="next-in-line", hold_id=second["offered_hold_id"])
+    assert taken.status_code == 201, taken.text
+
+
 # --- the record ---------------------------------------------------------------------------------------------
 
 
