@@ -1,9 +1,11 @@
 """The web app in a real browser against the all-in-one shape: Playwright (web/e2e) drives Debian's Chromium.
 
 The backend starts as `make run` starts it (its own data directory and ports); the browser tests sign in as
-the demo patient through identity, find a professional and a free time, request and cancel an appointment,
-and as the demo professional (with the TOTP second factor) change a working week; they check accessibility
-with axe-core and save screenshots of the main pages to test-artifacts/web/.
+the demo patient through identity, find a professional and a free time, request an appointment, see it in
+"my appointments" and cancel it; the patient requests another, which the demo professional (with the TOTP
+second factor) approves in the inbox and finds in the agenda while the patient's page turns "booked" live;
+the professional changes a working week. They check accessibility with axe-core and save screenshots of the
+main pages to test-artifacts/web/.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def test_a_patient_uses_the_web_app_in_a_browser(tmp_path: Path) -> None:
             env={**kairos.env, "KAIROS_WEB_URL": gateway, "KAIROS_ARTIFACTS": str(ARTIFACTS), "CI": "1"},
             capture_output=True,
             text=True,
-            timeout=240,
+            timeout=480,
             check=False,
         )
         assert kairos.interrupt() == 0  # Ctrl-C: the embedded PostgreSQL stops with it
@@ -67,4 +69,9 @@ def test_a_patient_uses_the_web_app_in_a_browser(tmp_path: Path) -> None:
         "06-appointment",
         "07-cancelled",
         "08-availability",
+        "09-my-appointments",
+        "10-inbox",
+        "11-agenda",
+        "12-patient-sees-booked",
+        *("20-account", "21-account-fr", "30-admin-domains", "31-admin-form-preview", "32-admin-saved"),
     } <= screenshots

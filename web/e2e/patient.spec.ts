@@ -27,10 +27,10 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
 
   // Identity's sign-in page, reached through the authorization request (code + PKCE).
   await expect(page).toHaveURL(/\/api\/v1\/identity\/sign-in/);
-  await expect(page.getByLabel("E-mail address")).toBeVisible();
+  await expect(page.getByLabel("E-mail address", { exact: true })).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, "02-identity-sign-in");
-  await page.getByLabel("E-mail address").fill(PATIENT.email);
+  await page.getByLabel("E-mail address", { exact: true }).fill(PATIENT.email);
   await page.getByLabel("Password").fill(PATIENT.password);
   await page.getByRole("button", { name: "Sign in" }).click();
 
@@ -45,8 +45,11 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
   await page.getByRole("main").getByRole("link", { name: "Find a professional" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Find a professional" })).toBeVisible();
   await page.getByLabel("Field").selectOption({ label: "Medical practice" });
-  await page.getByRole("searchbox", { name: "Name" }).fill("haddad");
-  await expect(page.getByRole("list", { name: "Professionals" }).getByRole("listitem")).toHaveCount(1);
+  await page.getByRole("searchbox", { name: "Name, specialty or place" }).fill("haddad");
+  const found = page.getByRole("list", { name: "Professionals" }).locator(":scope > li");
+  await expect(found).toHaveCount(1);
+  await expect(found).toContainText("General practice");
+  await expect(found).toContainText("Earliest free time:");
   await expectAccessible(page);
   await screenshot(page, "04-find-professional");
   await page.getByRole("link", { name: "See free times — Dr. Mira Haddad" }).click();
@@ -81,6 +84,7 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
   await page.getByRole("button", { name: "Send the request" }).click();
 
   await expect(page).toHaveURL(/\/appointments\/[0-9a-f-]{36}$/);
+  const appointmentPath = new URL(page.url()).pathname;
   await expect(page.getByRole("status").filter({ hasText: "Your request was sent." })).toBeVisible();
   await expect(page.getByTestId("appointment-status")).toHaveText("Requested, waiting for the practice");
   await expect(page.getByText("Dr. Mira Haddad")).toBeVisible();
@@ -94,6 +98,22 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
   await expectAccessible(page);
   await screenshot(page, "06-appointment-phone");
   await page.setViewportSize({ width: 1280, height: 720 });
+
+  // "My appointments" lists it as coming up, waiting for the practice.
+  await page.getByRole("navigation").getByRole("link", { name: "My appointments" }).click();
+  const coming = page
+    .getByRole("list", { name: "Coming up" })
+    .getByRole("listitem")
+    .filter({
+      has: page.locator(`a[href="${appointmentPath}"]`),
+    });
+  await expect(coming).toContainText("Requested, waiting for the practice");
+  await expect(coming).toContainText("Dr. Mira Haddad · Consultation");
+  await expect(page.getByRole("heading", { level: 2, name: "Past" })).toBeVisible();
+  await expectAccessible(page);
+  await screenshot(page, "09-my-appointments");
+  await coming.getByRole("link", { name: /^Details/ }).click();
+  await expect(page).toHaveURL(new RegExp(`${appointmentPath}$`));
 
   // A reload is a deep link: the gateway serves the app, the session survives in this tab.
   await page.reload();

@@ -1,6 +1,7 @@
+import type { Browser, Page } from "@playwright/test";
 import * as OTPAuth from "otpauth";
 
-import { expect, expectAccessible, screenshot, test } from "./support";
+import { PATIENT, expect, expectAccessible, screenshot, signIn, test } from "./support";
 
 const DOCTOR = {
   email: "doctor@harbour.demo.kairos.test",
@@ -8,10 +9,60 @@ const DOCTOR = {
   name: "Dr. Mira Haddad",
 };
 
-test("a professional signs in with a second factor and changes their working week", async ({ page }) => {
+/** The patient, in a browser context of their own (as on their own computer), failing on console errors. */
+async function patientPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({
+    baseURL: test.info().project.use.baseURL,
+    locale: "en-GB",
+    timezoneId: "Europe/Paris",
+    bypassCSP: true,
+  });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(`${page.url()}: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => errors.push(`${page.url()}: ${error.message}`));
+  return { page, errors };
+}
+
+/** A request to Dr. Haddad, `weeks` weeks ahead at a random free time; the appointment page's path. */
+async function requestAppointment(page: Page, weeks: number): Promise<string> {
+  await page.goto("/professionals");
+  await page.getByRole("searchbox", { name: "Name, specialty or place" }).fill("haddad");
+  await page.getByRole("link", { name: "See free times — Dr. Mira Haddad" }).click();
+  await page.getByLabel("Type of appointment").selectOption({ label: "Consultation (20 minutes)" });
+  const times = page.getByRole("group", { name: "Free times" });
+  for (let week = 0; week < weeks; week += 1) await times.getByRole("button", { name: "Next week" }).click();
+  await expect(times.getByRole("radio").first()).toBeVisible();
+  const count = await times.getByRole("radio").count();
+  await times
+    .getByRole("radio")
+    .nth(Math.floor(Math.random() * count))
+    .check();
+  await page.getByLabel(/Reason for the visit/).fill("Knee pain after running");
+  await page.getByLabel("Message to the practice").fill("Any afternoon is fine.");
+  await page.getByRole("button", { name: "Send the request" }).click();
+  await expect(page).toHaveURL(/\/appointments\/[0-9a-f-]{36}$/);
+  return new URL(page.url()).pathname;
+}
+
+test("a professional signs in with a second factor, approves a patient's request and changes their week", async ({
+  page,
+  browser,
+}) => {
+  test.slow(); // two people's sessions, one after the other
+
+  // The patient asks for an appointment and keeps its page open.
+  const patient = await patientPage(browser);
+  await patient.page.goto("/");
+  await signIn(patient.page, PATIENT);
+  const appointmentPath = await requestAppointment(patient.page, 3);
+  await expect(patient.page.getByTestId("appointment-status")).toHaveText("Requested, waiting for the practice");
+
   await page.goto("/");
   await page.getByRole("main").getByRole("button", { name: "Sign in" }).click();
-  await page.getByLabel("E-mail address").fill(DOCTOR.email);
+  await page.getByLabel("E-mail address", { exact: true }).fill(DOCTOR.email);
   await page.getByLabel("Password").fill(DOCTOR.password);
   await page.getByRole("button", { name: "Sign in" }).click();
 
@@ -26,8 +77,48 @@ test("a professional signs in with a second factor and changes their working wee
 
   await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${DOCTOR.name}` })).toBeVisible();
   await expect(page.getByRole("list", { name: "Roles" })).toHaveText("Professional");
-  await page.getByRole("navigation").getByRole("link", { name: "Availability" }).click();
 
+  // The inbox: the patient's request, with their answers; approved.
+  await page.getByRole("navigation").getByRole("link", { name: "Requests" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Requests" })).toBeVisible();
+  const request = page
+    .getByRole("list", { name: "Requests" })
+    .locator(":scope > li")
+    .filter({ has: page.locator(`a[href="${appointmentPath}"]`) });
+  await expect(request).toContainText("Any afternoon is fine.");
+  await request.getByRole("button", { name: "Answers and history" }).click();
+  await expect(request).toContainText("Knee pain after running");
+  await expect(request.getByRole("list", { name: "History" })).toContainText("Requested by the patient");
+  await expectAccessible(page);
+  await screenshot(page, "10-inbox");
+  const startsAt = await request.locator("h2 time").getAttribute("datetime");
+  await request.getByRole("button", { name: "Approve" }).click();
+  await expect(page.getByRole("status").filter({ hasText: /^Approved: the request of / })).toBeVisible();
+  await expect(page.locator(`a[href="${appointmentPath}"]`)).toHaveCount(0);
+
+  // The agenda of that week shows it, a link to the appointment.
+  const day = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Paris" }).format(new Date(startsAt ?? ""));
+  await page.goto(`/agenda?date=${day}`);
+  await expect(page.getByRole("heading", { level: 1, name: "Agenda" })).toBeVisible();
+  const booked = page.locator(`.agenda a[href="${appointmentPath}"]`);
+  await expect(booked).toContainText("Consultation, Dr. Mira Haddad");
+  await expectAccessible(page);
+  await screenshot(page, "11-agenda");
+  await page.getByRole("button", { name: "Day", exact: true }).click();
+  await page.getByRole("button", { name: "Next day" }).click();
+  await page.getByRole("button", { name: "Previous day" }).click();
+  await expect(booked).toBeVisible();
+
+  // The patient's page changed by itself (the resource's live stream), no reload.
+  await expect(patient.page.getByTestId("appointment-status")).toHaveText("Booked");
+  await expect(patient.page.getByRole("listitem").filter({ hasText: /^Approved by the practice/ })).toHaveCount(1);
+  await expectAccessible(patient.page);
+  await screenshot(patient.page, "12-patient-sees-booked");
+  expect(patient.errors, "console errors of the patient's page").toEqual([]);
+  await patient.page.context().close();
+
+  // The working week.
+  await page.getByRole("navigation").getByRole("link", { name: "Availability" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Availability" })).toBeVisible();
   await page.getByLabel("Whose availability").selectOption({ label: DOCTOR.name });
   const thursday = page.getByRole("group", { name: "Working hours on Thursday" });

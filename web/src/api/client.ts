@@ -4,8 +4,10 @@ import { createContext, useContext } from "react";
 
 import type { paths as AppointmentsPaths } from "./schema/appointments";
 import type { components as AppointmentsComponents } from "./schema/appointments";
+import type { components as IdentityComponents, paths as IdentityPaths } from "./schema/identity";
 
 export type AppointmentsSchemas = AppointmentsComponents["schemas"];
+export type IdentitySchemas = IdentityComponents["schemas"];
 
 export interface ApiOptions {
   baseUrl: string;
@@ -24,7 +26,10 @@ export function createApi({ baseUrl, accessToken, fetch }: ApiOptions) {
   };
   const appointments = createClient<AppointmentsPaths>({ baseUrl, ...(fetch ? { fetch } : {}) });
   appointments.use(bearer);
-  return { appointments };
+  const identity = createClient<IdentityPaths>({ baseUrl, ...(fetch ? { fetch } : {}) });
+  identity.use(bearer);
+  // The origin the API is at: what is not called through a client (EventSource streams) is addressed from it.
+  return { appointments, identity, baseUrl };
 }
 
 export type Api = ReturnType<typeof createApi>;

@@ -41,13 +41,39 @@ export function Layout() {
               <NavLink to="/professionals">{t("app.findProfessional")}</NavLink>
             </li>
             {state.status === "signed-in" && state.user.roles.includes("patient") && (
-              <li>
-                <NavLink to="/appointments/new">{t("app.requestAppointment")}</NavLink>
-              </li>
+              <>
+                <li>
+                  <NavLink to="/appointments" end>
+                    {t("app.myAppointments")}
+                  </NavLink>
+                </li>
+                <li>
+                  <NavLink to="/appointments/new">{t("app.requestAppointment")}</NavLink>
+                </li>
+              </>
             )}
             {state.status === "signed-in" && state.user.organisation && (
+              <>
+                <li>
+                  <NavLink to="/inbox">{t("app.inbox")}</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/agenda">{t("app.agenda")}</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/availability">{t("app.availability")}</NavLink>
+                </li>
+              </>
+            )}
+            {state.status === "signed-in" &&
+              (state.user.roles.includes("domain_admin") || state.user.roles.includes("operator")) && (
+                <li>
+                  <NavLink to="/admin/domains">{t("nav", { ns: "admin" })}</NavLink>
+                </li>
+              )}
+            {state.status === "signed-in" && (
               <li>
-                <NavLink to="/availability">{t("app.availability")}</NavLink>
+                <NavLink to="/account">{t("nav", { ns: "account" })}</NavLink>
               </li>
             )}
           </ul>

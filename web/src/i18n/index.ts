@@ -1,6 +1,10 @@
 import i18next, { type i18n } from "i18next";
 import { initReactI18next } from "react-i18next";
 
+import { accountEn } from "./account.en";
+import { accountFr } from "./account.fr";
+import { adminEn } from "./admin.en";
+import { adminFr } from "./admin.fr";
 import { en } from "./en";
 import { fr } from "./fr";
 
@@ -26,7 +30,10 @@ export function preferredLanguage(stored: string | null, browser: readonly strin
 export async function createI18n(language: Language): Promise<i18n> {
   const instance = i18next.createInstance();
   await instance.use(initReactI18next).init({
-    resources: { en: { translation: en }, fr: { translation: fr } },
+    resources: {
+      en: { translation: en, account: accountEn, admin: adminEn }, // a namespace per feature area
+      fr: { translation: fr, account: accountFr, admin: adminFr },
+    },
     lng: language,
     fallbackLng: "en",
     interpolation: { escapeValue: false }, // React escapes

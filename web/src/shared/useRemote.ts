@@ -14,28 +14,35 @@ interface Settled<T> {
 }
 
 /**
- * Whatever `load` fetches, as loading / failed / ready; `reload` fetches it again. Pass a stable `load`
- * (`useCallback` with what it depends on): a new function is a new fetch.
+ * Whatever `load` fetches, as loading / failed / ready; `reload` fetches it again (showing "loading"),
+ * `refresh` fetches it again while the data already there stays shown (a live update). Pass a stable
+ * `load` (`useCallback` with what it depends on): a new function is a new fetch.
  */
-export function useRemote<T>(load: () => Promise<T>): [Remote<T>, () => void] {
-  const [round, setRound] = useState(0);
+export function useRemote<T>(load: () => Promise<T>): [Remote<T>, () => void, () => void] {
+  const [round, setRound] = useState({ number: 0, quiet: false });
   const [settled, setSettled] = useState<Settled<T> | null>(null);
   useEffect(() => {
     let current = true;
+    const number = round.number;
     load().then(
-      (data) => current && setSettled({ load, round, remote: { state: "ready", data } }),
+      (data) => current && setSettled({ load, round: number, remote: { state: "ready", data } }),
       (error: unknown) =>
-        current && setSettled({ load, round, remote: { state: "failed", problem: asProblem(error) } }),
+        current && setSettled({ load, round: number, remote: { state: "failed", problem: asProblem(error) } }),
     );
     return () => {
       current = false;
     };
   }, [load, round]);
-  const reload = useCallback(() => setRound((value) => value + 1), []);
-  // Until the answer for this very `load` and round arrives, the data shown would be stale: loading.
-  const remote: Remote<T> =
-    settled !== null && settled.load === load && settled.round === round ? settled.remote : { state: "loading" };
-  return [remote, reload];
+  const reload = useCallback(() => setRound((value) => ({ number: value.number + 1, quiet: false })), []);
+  const refresh = useCallback(() => setRound((value) => ({ number: value.number + 1, quiet: true })), []);
+  // Until the answer for this very `load` and round arrives, the data shown would be stale: loading —
+  // unless the round is a refresh and there is data of this `load` to keep showing meanwhile.
+  let remote: Remote<T> = { state: "loading" };
+  if (settled !== null && settled.load === load) {
+    if (settled.round === round.number) remote = settled.remote;
+    else if (round.quiet && settled.remote.state === "ready") remote = settled.remote;
+  }
+  return [remote, reload, refresh];
 }
 
 /** A ProblemError's problem; null when fetch itself failed (offline, server down). */

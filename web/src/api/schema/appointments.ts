@@ -650,10 +650,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/appointments/availability/bulk-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post Bulk Change
+         * @description Preview (200) or apply (201) one availability change to many resources; conflicts are reported only.
+         */
+        post: operations["post_bulk_change_api_v1_appointments_availability_bulk_changes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/appointments/availability/bulk-changes/{change_id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo Bulk Change
+         * @description Restore the exact schedules a bulk change replaced (409 when a later change touched them).
+         */
+        post: operations["undo_bulk_change_api_v1_appointments_availability_bulk_changes__change_id__undo_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AddHoursWrite */
+        AddHoursWrite: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "add-hours";
+            /** Days */
+            days: string[];
+            /**
+             * Start Time
+             * Format: time
+             * @example 09:00
+             */
+            start_time: string;
+            /** Duration Minutes */
+            duration_minutes: number;
+        };
         /** AppointmentCreate */
         AppointmentCreate: {
             /**
@@ -903,6 +961,44 @@ export interface components {
              */
             name: string;
         };
+        /** BulkChangeCreate */
+        BulkChangeCreate: {
+            resources: components["schemas"]["TargetsWrite"];
+            /** Change */
+            change: components["schemas"]["CloseDatesWrite"] | components["schemas"]["AddHoursWrite"] | components["schemas"]["ReplaceWeeklyHoursWrite"];
+        };
+        /** BulkChangeRead */
+        BulkChangeRead: {
+            /**
+             * Change Id
+             * @description null for a preview; what to undo otherwise
+             */
+            change_id: string | null;
+            /** Applied */
+            applied: boolean;
+            /** Resources */
+            resources: components["schemas"]["ResourceChangeRead"][];
+            /**
+             * Skipped
+             * @description targeted resources without working hours, left as they are
+             */
+            skipped: string[];
+        };
+        /** BulkChangeUndone */
+        BulkChangeUndone: {
+            /**
+             * Change Id
+             * Format: uuid
+             */
+            change_id: string;
+            /**
+             * Undone At
+             * Format: date-time
+             */
+            undone_at: string;
+            /** Restored */
+            restored: string[];
+        };
         /** CalendarFeedCreated */
         CalendarFeedCreated: {
             /**
@@ -1000,6 +1096,39 @@ export interface components {
              * @default 2
              */
             max_reschedules: number | null;
+        };
+        /** CloseDatesWrite */
+        CloseDatesWrite: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "close-dates";
+            /**
+             * Days
+             * @description local days, first to last inclusive
+             */
+            days: components["schemas"]["DaysOffModel"][];
+        };
+        /** ConflictRead */
+        ConflictRead: {
+            /**
+             * Appointment Id
+             * Format: uuid
+             */
+            appointment_id: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Status */
+            status: string;
         };
         /** DaysOffModel */
         DaysOffModel: {
@@ -1145,6 +1274,47 @@ export interface components {
              * @default 120
              */
             waitlist_offer_minutes: number;
+            /**
+             * Notifications
+             * @description which change notifies whom through which channels; absent or null: the default rules. Each change event of an appointment carries the rules resolved for it (`notify`, `reminders`).
+             * @example [
+             *       {
+             *         "change": "requested",
+             *         "channels": [
+             *           "in_app",
+             *           "email"
+             *         ],
+             *         "recipients": [
+             *           "professional",
+             *           "staff"
+             *         ]
+             *       },
+             *       {
+             *         "change": "approved",
+             *         "channels": [
+             *           "email",
+             *           "push"
+             *         ],
+             *         "recipients": [
+             *           "patient"
+             *         ]
+             *       },
+             *       {
+             *         "before_hours": [
+             *           24,
+             *           2
+             *         ],
+             *         "change": "reminder",
+             *         "channels": [
+             *           "sms"
+             *         ],
+             *         "recipients": [
+             *           "patient"
+             *         ]
+             *       }
+             *     ]
+             */
+            notifications?: components["schemas"]["NotificationRuleModel"][] | null;
             /** Name */
             name: string;
             /** Version */
@@ -1204,6 +1374,47 @@ export interface components {
              * @default 120
              */
             waitlist_offer_minutes: number;
+            /**
+             * Notifications
+             * @description which change notifies whom through which channels; absent or null: the default rules. Each change event of an appointment carries the rules resolved for it (`notify`, `reminders`).
+             * @example [
+             *       {
+             *         "change": "requested",
+             *         "channels": [
+             *           "in_app",
+             *           "email"
+             *         ],
+             *         "recipients": [
+             *           "professional",
+             *           "staff"
+             *         ]
+             *       },
+             *       {
+             *         "change": "approved",
+             *         "channels": [
+             *           "email",
+             *           "push"
+             *         ],
+             *         "recipients": [
+             *           "patient"
+             *         ]
+             *       },
+             *       {
+             *         "before_hours": [
+             *           24,
+             *           2
+             *         ],
+             *         "change": "reminder",
+             *         "channels": [
+             *           "sms"
+             *         ],
+             *         "recipients": [
+             *           "patient"
+             *         ]
+             *       }
+             *     ]
+             */
+            notifications?: components["schemas"]["NotificationRuleModel"][] | null;
         };
         /** EarliestFreeRead */
         EarliestFreeRead: {
@@ -1336,6 +1547,30 @@ export interface components {
             expires_at: string;
             /** Waitlist Entry Id */
             waitlist_entry_id?: string | null;
+        };
+        /**
+         * NotificationRuleModel
+         * @description Which change tells whom, through which channels; several rules for one change add up.
+         */
+        NotificationRuleModel: {
+            /**
+             * Change
+             * @description the appointment's change, or `reminder` (before its start)
+             * @enum {string}
+             */
+            change: "requested" | "approved" | "declined" | "cancelled" | "proposed" | "proposal_accepted" | "proposal_rejected" | "rescheduled" | "arrived" | "checked_in" | "fulfilled" | "no_show" | "entered_in_error" | "waitlist_offered" | "reminder";
+            /**
+             * Recipients
+             * @description staff: the organisation's reception and admins
+             */
+            recipients: ("patient" | "professional" | "staff")[];
+            /** Channels */
+            channels: ("email" | "sms" | "push" | "in_app")[];
+            /**
+             * Before Hours
+             * @description reminders only: hours before the start, one reminder each
+             */
+            before_hours?: number[];
         };
         /** Page[AppointmentRead] */
         Page_AppointmentRead_: {
@@ -1474,6 +1709,26 @@ export interface components {
             /** Duration Minutes */
             duration_minutes: number;
         };
+        /** ReplaceWeeklyHoursWrite */
+        ReplaceWeeklyHoursWrite: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "replace-weekly-hours";
+            /**
+             * Starting
+             * Format: date
+             */
+            starting: string;
+            /** Working Hours */
+            working_hours: components["schemas"]["RecurringPeriodModel"][];
+            /**
+             * Breaks
+             * @description null: kept
+             */
+            breaks?: components["schemas"]["RecurringPeriodModel"][] | null;
+        };
         /** RescheduleCreate */
         RescheduleCreate: {
             /**
@@ -1492,6 +1747,32 @@ export interface components {
              * @default
              */
             reason: string;
+        };
+        /** ResourceChangeRead */
+        ResourceChangeRead: {
+            /**
+             * Resource Id
+             * Format: uuid
+             */
+            resource_id: string;
+            /** Changed */
+            changed: boolean;
+            /**
+             * Working Time Before
+             * @description within the days the change is about
+             */
+            working_time_before: components["schemas"]["TimeSpanRead"][];
+            /** Working Time After */
+            working_time_after: components["schemas"]["TimeSpanRead"][];
+            /** Minutes Before */
+            minutes_before: number;
+            /** Minutes After */
+            minutes_after: number;
+            /**
+             * Conflicts
+             * @description appointments the working time after would not cover
+             */
+            conflicts: components["schemas"]["ConflictRead"][];
         };
         /** ResourceCreate */
         ResourceCreate: {
@@ -1613,6 +1894,18 @@ export interface components {
              */
             reason?: string | null;
         };
+        /**
+         * TargetsWrite
+         * @description Listed resources, or every resource of an organisation and/or a domain (at least one of the three).
+         */
+        TargetsWrite: {
+            /** Resource Ids */
+            resource_ids?: string[];
+            /** Organisation Id */
+            organisation_id?: string | null;
+            /** Domain */
+            domain?: string | null;
+        };
         /** TerminologyModel */
         TerminologyModel: {
             /**
@@ -1625,6 +1918,19 @@ export interface components {
              * @example doctor
              */
             professional: string;
+        };
+        /** TimeSpanRead */
+        TimeSpanRead: {
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
         };
         /** WaitlistCreate */
         WaitlistCreate: {
@@ -3361,6 +3667,104 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": unknown;
+                };
+            };
+            /** @description A problem with the request */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A problem on the server */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_bulk_change_api_v1_appointments_availability_bulk_changes_post: {
+        parameters: {
+            query: {
+                /** @description true: compute only, write nothing; false: apply */
+                preview: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkChangeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkChangeRead"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkChangeRead"];
+                };
+            };
+            /** @description A problem with the request */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A problem on the server */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    undo_bulk_change_api_v1_appointments_availability_bulk_changes__change_id__undo_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                change_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkChangeUndone"];
                 };
             };
             /** @description A problem with the request */

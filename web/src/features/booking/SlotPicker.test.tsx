@@ -1,7 +1,8 @@
-import { screen, waitFor } from "@testing-library/react";
+import { act, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { useState } from "react";
 
+import { fakeEventSources } from "../../test/eventSource";
 import { DOCTOR, SLOT } from "../../test/fixtures";
 import { fakeServer, renderPage } from "../../test/render";
 import { SlotPicker } from "./SlotPicker";
@@ -80,3 +81,30 @@ test("a failure offers to try again", async () => {
     /^Heures dans votre fuseau horaire/,
   );
 });
+
+test("a time someone else takes disappears at once, and a chosen one is unchosen with a word why", async () => {
+  const streams = fakeEventSources();
+  const later = { ...SLOT, starts_at: new Date(Date.parse(SLOT.starts_at) + 30 * 60_000).toISOString() };
+  let free = [SLOT, later];
+  const server = fakeServer({ [SLOTS]: () => ({ body: free }) });
+  await renderPage(<Picker />, { server });
+  const user = userEvent.setup();
+  await user.click(await screen.findByRole("radio", { name: new RegExp(timeOf(SLOT.starts_at)) }));
+  const [stream] = streams.open(`/resources/${DOCTOR.id}/slots/stream`);
+  expect(stream).toBeDefined();
+
+  // A change in another week is not this week's business.
+  act(() => stream?.push("slots-changed", { from: "2001-01-01T09:00:00Z", until: "2001-01-01T09:20:00Z" }));
+  free = [later];
+  act(() => stream?.push("slots-changed", { from: SLOT.starts_at, until: SLOT.ends_at }));
+
+  await waitFor(() => expect(screen.getAllByRole("radio")).toHaveLength(1));
+  expect(server.requests).toHaveLength(2); // the first answer, and once after the change in this week
+  expect(screen.getByText(/^The time you chose was just taken/)).toHaveAttribute("role", "status");
+  expect(screen.getByRole("radio")).not.toBeChecked();
+  expect(screen.queryByText("Loading…")).not.toBeInTheDocument();
+});
+
+function timeOf(iso: string): string {
+  return new Intl.DateTimeFormat("en", { timeStyle: "short" }).format(new Date(iso));
+}

@@ -1,5 +1,7 @@
 // A week of a resource's free times, in the user's own zone: one radio button per slot, grouped by day,
 // so the keyboard (Tab to the group, arrows between times) and screen readers work without extra code.
+// The week stays current: when the resource's live stream says its time changed in this week, the free
+// times are read again, and a chosen time someone else just took is unchosen, with a word why.
 import { useCallback, useState } from "react";
 import { useTranslation } from "react-i18next";
 
@@ -8,7 +10,8 @@ import { browserTimeZone, useFormat } from "../../i18n/format";
 import { Loading } from "../../shared/Loading";
 import { ProblemMessage } from "../../shared/ProblemMessage";
 import { useRemote } from "../../shared/useRemote";
-import { loadFreeSlots } from "./api";
+import { touches, useSlotChanges } from "../../shared/useSlotChanges";
+import { loadFreeSlots, type Slot } from "./api";
 import { addDays, byDay, dayKey, daysOfWeek, startOfWeek } from "./week";
 
 interface Props {
@@ -28,21 +31,50 @@ export function SlotPicker({ id, resourceId, appointmentType, value, onChange, e
   const format = useFormat();
   const thisWeek = startOfWeek(new Date());
   const [monday, setMonday] = useState(thisWeek);
-  const [slots, reload] = useRemote(
-    useCallback(
-      () =>
-        loadFreeSlots(api, {
-          resourceId,
-          appointmentType,
-          from: monday,
-          to: addDays(monday, 7),
-          zone: browserTimeZone(),
-        }),
-      [api, resourceId, appointmentType, monday],
-    ),
+  const load = useCallback(
+    () =>
+      loadFreeSlots(api, {
+        resourceId,
+        appointmentType,
+        from: monday,
+        to: addDays(monday, 7),
+        zone: browserTimeZone(),
+      }),
+    [api, resourceId, appointmentType, monday],
   );
+  const [slots, reload] = useRemote(load);
+  // Read again after a live change, shown in place of the first answer without a "loading" flash.
+  const [fresh, setFresh] = useState<{ load: typeof load; slots: Slot[] } | null>(null);
+  const [lost, setLost] = useState(false);
+  const shown = fresh?.load === load ? fresh.slots : slots.state === "ready" ? slots.data : [];
+
+  const retry = () => {
+    setFresh(null);
+    reload();
+  };
+  const choose = (startsAt: string) => {
+    setLost(false);
+    onChange(startsAt);
+  };
+
+  useSlotChanges(resourceId, (change) => {
+    if (slots.state !== "ready" || !touches(change, monday, addDays(monday, 7))) return;
+    load().then(
+      (next) => {
+        setFresh({ load, slots: next });
+        const chosen =
+          value !== "" && Date.parse(value) >= monday.getTime() && Date.parse(value) < addDays(monday, 7).getTime();
+        if (chosen && !next.some((slot) => sameInstant(slot.starts_at, value))) {
+          setLost(true);
+          onChange("");
+        }
+      },
+      () => retry(),
+    );
+  });
+
   const days = daysOfWeek(monday);
-  const grouped = slots.state === "ready" ? byDay(slots.data) : new Map<string, never[]>();
+  const grouped = byDay(shown);
   const described = [`${id}-zone`, error && `${id}-error`].filter(Boolean).join(" ");
 
   return (
@@ -56,6 +88,9 @@ export function SlotPicker({ id, resourceId, appointmentType, value, onChange, e
           {error}
         </p>
       )}
+      <p role="status" className={lost && value === "" ? "field-error" : "visually-hidden"}>
+        {lost && value === "" ? t("slots.taken") : ""}
+      </p>
       <div className="week-nav">
         <button
           type="button"
@@ -73,9 +108,9 @@ export function SlotPicker({ id, resourceId, appointmentType, value, onChange, e
         </button>
       </div>
       {slots.state === "loading" && <Loading />}
-      {slots.state === "failed" && <ProblemMessage problem={slots.problem} onRetry={reload} />}
+      {slots.state === "failed" && <ProblemMessage problem={slots.problem} onRetry={retry} />}
       {slots.state === "ready" &&
-        (slots.data.length === 0 ? (
+        (shown.length === 0 ? (
           <p className="empty">{t("slots.noneThisWeek")}</p>
         ) : (
           <div className="week">
@@ -101,7 +136,7 @@ export function SlotPicker({ id, resourceId, appointmentType, value, onChange, e
                               name={`${id}-slot`}
                               value={slot.starts_at}
                               checked={sameInstant(slot.starts_at, value)}
-                              onChange={() => onChange(slot.starts_at)}
+                              onChange={() => choose(slot.starts_at)}
                             />
                             <label htmlFor={slotId}>
                               <time dateTime={slot.starts_at}>{format.time(slot.starts_at)}</time>

@@ -36,3 +36,29 @@ export function loadFreeSlots(
     }),
   );
 }
+
+export type Professional = AppointmentsSchemas["ProfessionalRead"];
+
+export interface DirectoryQuery {
+  /** Words of the name, specialty or location. */
+  text?: string;
+  specialty?: string;
+  domain?: string;
+}
+
+/** Verified professionals who match, by name, each with their bookable resources and earliest free time. */
+export async function searchDirectory(api: Api, query: DirectoryQuery): Promise<Professional[]> {
+  const page = await unwrap(
+    api.appointments.GET("/api/v1/appointments/directory", {
+      params: {
+        query: {
+          limit: PAGE_SIZE,
+          ...(query.text ? { q: query.text } : {}),
+          ...(query.specialty ? { specialty: query.specialty } : {}),
+          ...(query.domain ? { domain: query.domain } : {}),
+        },
+      },
+    }),
+  );
+  return page.items;
+}

@@ -67,8 +67,30 @@ export function HomePage() {
               </Link>
             </li>
             <li>
+              <Link className="button secondary" to="/appointments">
+                {t("app.myAppointments")}
+              </Link>
+            </li>
+            <li>
               <Link className="button secondary" to="/appointments/new">
                 {t("app.requestAppointment")}
+              </Link>
+            </li>
+          </ul>
+        </>
+      )}
+      {user.organisation && (
+        <>
+          <h2>{t("home.nextStep")}</h2>
+          <ul className="inline-list actions">
+            <li>
+              <Link className="button" to="/inbox">
+                {t("app.inbox")}
+              </Link>
+            </li>
+            <li>
+              <Link className="button secondary" to="/agenda">
+                {t("app.agenda")}
               </Link>
             </li>
           </ul>
