@@ -15,7 +15,6 @@ through queues and logs outside identity's encryption (see ``kairos.contracts.ev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.policy
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kairos.identity.settings import IdentitySettings, SmtpSecurity
 from kairos.identity.tables import outgoing_mails
+from kairos.platform.aio import wait_event
 from kairos.platform.clock import Clock
 from kairos.platform.crypto.cipher import DataCipher
 from kairos.platform.ids import new_id
@@ -146,8 +146,7 @@ class MailDelivery:
 
     async def run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), timeout=self._poll_seconds)
+            await wait_event(self._woken, self._poll_seconds)
             self._woken.clear()
             try:
                 while await self.deliver_due() == BATCH_SIZE:

@@ -125,12 +125,10 @@ class RabbitMqTransport:
         try:
             # Concurrent publishes on one channel keep their order (aiormq serialises frames in call order);
             # gather waits for every broker confirm.
-            await asyncio.wait_for(
-                asyncio.gather(
+            async with asyncio.timeout(PUBLISH_TIMEOUT):  # not wait_for: see kairos.platform.aio.wait_event
+                await asyncio.gather(
                     *(exchange.publish(_message(envelope), routing_key=envelope.type) for envelope in envelopes)
-                ),
-                timeout=PUBLISH_TIMEOUT,
-            )
+                )
         except (aio_pika.exceptions.AMQPError, ConnectionError, TimeoutError, RuntimeError) as error:
             raise TransportUnavailable(repr(error)) from error
 

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kairos.platform.aio import cancel_and_wait
+from kairos.platform.aio import cancel_and_wait, wait_event
 from kairos.platform.db.schema import OUTBOX_CHANNEL, idempotency_records, inbox, outbox
 from kairos.platform.events.envelope import Envelope
 from kairos.platform.events.transport import Transport
@@ -106,8 +106,7 @@ class OutboxRelay:
                     await self._housekeeping()
                 if relayed >= self._batch_size:
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+                await wait_event(self._wake, self._poll_interval)
         finally:
             await cancel_and_wait([listener])
 

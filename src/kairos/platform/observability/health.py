@@ -16,7 +16,9 @@ CHECK_TIMEOUT = 2.0
 async def run_checks(checks: Mapping[str, Check]) -> dict[str, str]:
     async def one(check: Check) -> str:
         try:
-            return "ok" if await asyncio.wait_for(check(), CHECK_TIMEOUT) else "failing"
+            async with asyncio.timeout(CHECK_TIMEOUT):  # not wait_for: see kairos.platform.aio.wait_event
+                passed = await check()
+            return "ok" if passed else "failing"
         except Exception:
             return "failing"
 
