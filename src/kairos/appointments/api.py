@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -105,17 +106,26 @@ async def request_appointment(body: AppointmentCreate, uow: Uow, me: CurrentPrin
             hold_id=body.hold_id,
         )
     except TimeTaken as taken:
-        nearest = await service.nearest_free_slots(
-            uow=uow, resource_id=body.resource_id, appointment_type=body.appointment_type, around=body.starts_at
-        )
-        raise ProblemError(
-            409,
-            "time-taken",
-            "This time is no longer free",
-            str(taken),
-            nearest_slots=[slot.starts_at.isoformat() for slot in nearest],
+        raise await time_taken_problem(
+            uow, taken, resource_id=body.resource_id, appointment_type=body.appointment_type, around=body.starts_at
         ) from taken
     return AppointmentRead.from_domain(appointment)
+
+
+async def time_taken_problem(
+    uow: AppointmentsUnitOfWork, taken: TimeTaken, *, resource_id: UUID, appointment_type: str, around: datetime
+) -> ProblemError:
+    """The 409 of a lost race (a request, a hold, a move), offering the nearest free slots."""
+    nearest = await service.nearest_free_slots(
+        uow=uow, resource_id=resource_id, appointment_type=appointment_type, around=around
+    )
+    return ProblemError(
+        409,
+        "time-taken",
+        "This time is no longer free",
+        str(taken),
+        nearest_slots=[slot.starts_at.isoformat() for slot in nearest],
+    )
 
 
 @router.get("/appointments/{appointment_id}")

@@ -3,6 +3,7 @@ changes, proposals, reschedules, batch decisions, holds and the waitlist."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -11,7 +12,8 @@ import structlog
 from fastapi import APIRouter, Depends, Query, Response
 
 from kairos.appointments import holds, service, workflow
-from kairos.appointments.domain.appointment import Status
+from kairos.appointments.api import time_taken_problem
+from kairos.appointments.domain.appointment import Appointment, Status
 from kairos.appointments.repository import AppointmentsUnitOfWork, TimeTaken
 from kairos.appointments.schemas import AppointmentRead, HistoryEntry
 from kairos.appointments.workflow_schemas import (
@@ -28,7 +30,7 @@ from kairos.appointments.workflow_schemas import (
     WaitlistCreate,
     WaitlistRead,
 )
-from kairos.platform.auth import CurrentPrincipal
+from kairos.platform.auth import CurrentPrincipal, Principal
 from kairos.platform.http.pagination import Page, PageRequest, page_of, page_request
 from kairos.platform.http.problems import TYPE_PREFIX, ProblemError, problem_body
 from kairos.platform.runtime import unit_of_work
@@ -39,22 +41,6 @@ router = APIRouter(tags=["appointments"])
 
 Uow = Annotated[AppointmentsUnitOfWork, Depends(unit_of_work)]
 Paging = Annotated[PageRequest, Depends(page_request)]
-
-
-async def _taken(
-    uow: AppointmentsUnitOfWork, taken: TimeTaken, *, resource_id: UUID, appointment_type: str, around: datetime
-) -> ProblemError:
-    """The 409 of a lost race, offering the nearest free slots."""
-    nearest = await service.nearest_free_slots(
-        uow=uow, resource_id=resource_id, appointment_type=appointment_type, around=around
-    )
-    return ProblemError(
-        409,
-        "time-taken",
-        "This time is no longer free",
-        str(taken),
-        nearest_slots=[slot.starts_at.isoformat() for slot in nearest],
-    )
 
 
 @router.get("/appointments")
@@ -104,24 +90,32 @@ async def change_status(
     return AppointmentRead.from_domain(appointment)
 
 
+async def _move(
+    moving: Awaitable[Appointment], *, uow: AppointmentsUnitOfWork, by: Principal, appointment_id: UUID, to: datetime
+) -> Appointment:
+    """A proposal or a reschedule; losing the new time's race is the 409 that offers the nearest free slots."""
+    try:
+        return await moving
+    except TimeTaken as taken:
+        seen, _ = await service.read(uow=uow, by=by, appointment_id=appointment_id)
+        raise await time_taken_problem(
+            uow, taken, resource_id=seen.resource_id, appointment_type=seen.appointment_type, around=to
+        ) from taken
+
+
 @router.post("/appointments/{appointment_id}/proposal")
 async def propose(appointment_id: UUID, body: ProposalCreate, uow: Uow, me: CurrentPrincipal) -> AppointmentRead:
     """The practice proposes another time; it is reserved for the patient, who accepts or rejects it."""
-    try:
-        appointment = await workflow.propose(
-            uow=uow,
-            by=me,
-            appointment_id=appointment_id,
-            starts_at=body.starts_at,
-            ends_at=body.ends_at,
-            reason=body.reason,
-        )
-    except TimeTaken as taken:
-        seen, _ = await service.read(uow=uow, by=me, appointment_id=appointment_id)
-        raise await _taken(
-            uow, taken, resource_id=seen.resource_id, appointment_type=seen.appointment_type, around=body.starts_at
-        ) from taken
-    return AppointmentRead.from_domain(appointment)
+    moving = workflow.propose(
+        uow=uow,
+        by=me,
+        appointment_id=appointment_id,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        reason=body.reason,
+    )
+    moved = await _move(moving, uow=uow, by=me, appointment_id=appointment_id, to=body.starts_at)
+    return AppointmentRead.from_domain(moved)
 
 
 @router.post("/appointments/{appointment_id}/proposal/answer")
@@ -138,21 +132,16 @@ async def answer_proposal(
 @router.post("/appointments/{appointment_id}/reschedule")
 async def reschedule(appointment_id: UUID, body: RescheduleCreate, uow: Uow, me: CurrentPrincipal) -> AppointmentRead:
     """Move an appointment to another time under the domain's policy, keeping its id and history."""
-    try:
-        appointment = await workflow.reschedule(
-            uow=uow,
-            by=me,
-            appointment_id=appointment_id,
-            starts_at=body.starts_at,
-            ends_at=body.ends_at,
-            reason=body.reason,
-        )
-    except TimeTaken as taken:
-        seen, _ = await service.read(uow=uow, by=me, appointment_id=appointment_id)
-        raise await _taken(
-            uow, taken, resource_id=seen.resource_id, appointment_type=seen.appointment_type, around=body.starts_at
-        ) from taken
-    return AppointmentRead.from_domain(appointment)
+    moving = workflow.reschedule(
+        uow=uow,
+        by=me,
+        appointment_id=appointment_id,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        reason=body.reason,
+    )
+    moved = await _move(moving, uow=uow, by=me, appointment_id=appointment_id, to=body.starts_at)
+    return AppointmentRead.from_domain(moved)
 
 
 @router.post("/appointments/decisions")
@@ -204,7 +193,7 @@ async def place_hold(resource_id: UUID, body: HoldCreate, uow: Uow, me: CurrentP
             ends_at=body.ends_at,
         )
     except TimeTaken as taken:
-        raise await _taken(
+        raise await time_taken_problem(
             uow, taken, resource_id=resource_id, appointment_type=body.appointment_type, around=body.starts_at
         ) from taken
     return HoldRead.from_domain(hold)

@@ -43,7 +43,7 @@ def record(
         purpose=purpose,
         recorded_at=uow.clock.now(),
     )
-    # The envelope's subject is a label of bounded size (outbox.subject, 300 characters), while a record of a
-    # list read names every id it showed; the event's data keeps them all.
+    # The envelope's subject is a label of bounded size (outbox.subject, 300 characters); a resource id can be
+    # longer (a caller's own key), and the event's data keeps it whole.
     uow.publish(event, subject=f"{resource_type}:{resource_id}"[:ENVELOPE_SUBJECT_LIMIT])
     return event
