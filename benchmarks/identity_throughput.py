@@ -64,8 +64,9 @@ KEYCLOAK_SIGN_INS_PER_VCPU = 15
 KEYCLOAK_CLIENT_CREDENTIALS_PER_VCPU = 120
 
 SCOPE = "system/*.read"
-# One patient account per client (patients owe no second factor), all with the demo password: sign-in attempts
-# on one account are judged one after another (throttling), and so are attempts from one network.
+# One patient account per client (patients owe no second factor), all with the demo password. Attempts on one
+# account or from one network are let through one after another (throttling's locks), but only for the few
+# statements that reserve and record them: their argon2id checks run side by side.
 SIGN_IN_ACCOUNTS = [f"bench-{number}@bench.kairos.test" for number in range(CONCURRENCY)]
 # The addresses the clients sign in from, as the gateway forwards them (a documentation range, RFC 5737).
 SIGN_IN_ADDRESSES = [f"198.51.100.{number + 1}" for number in range(CONCURRENCY)]

@@ -111,7 +111,9 @@ async def run_all_in_one(
         await system.seed_demo()
         async with system.running():
             host, port = resolved.host, resolved.service_port("gateway")
-            url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
+            # localhost, the host the default issuer names: the sign-in cookies and passkeys belong to it.
+            loopback = host in ("0.0.0.0", "::", "127.0.0.1", "::1")  # noqa: S104
+            url = f"http://{'localhost' if loopback else host}:{port}/"
             serving = asyncio.create_task(serve(system.gateway.app, host=host, port=port, stop=stop))
             await asyncio.sleep(0.2)
             if not serving.done() and on_ready is not None:

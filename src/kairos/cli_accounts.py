@@ -32,6 +32,7 @@ def _with_identity(action: Any) -> Any:
     """Run ``action(runtime, uow)`` in one committed unit of work of the identity service."""
     from kairos.allinone import database_server
     from kairos.cli import _run, _settings
+    from kairos.identity.repository import seal_clear_accounts
     from kairos.platform.db.engine import database_url
     from kairos.platform.events.inprocess import InProcessTransport
     from kairos.platform.runtime import ServiceRuntime
@@ -49,6 +50,7 @@ def _with_identity(action: Any) -> Any:
             )
             try:
                 await runtime.migrate()
+                await seal_clear_accounts(unit_of_work=runtime.unit_of_work)  # rows from before migration 0009
                 async with runtime.unit_of_work() as uow:
                     result = await action(runtime, uow)
                     await uow.commit()

@@ -1,6 +1,7 @@
 """Who may act in an organisation, decided with identity's own records (fresher than the caller's token):
 the roles held now, globally and inside the organisation, through the one mapping of
-``kairos.identity.domain.roles`` that tokens carry too."""
+``kairos.identity.domain.roles`` that tokens carry too. A session acts for one organisation (its token's ``org``):
+what roles held inside an organisation allow is done with a token for that organisation only."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from kairos.identity.domain.roles import Role, may
 from kairos.identity.tables import memberships, organisations, users
+from kairos.platform.auth.principal import Principal
 from kairos.platform.db.uow import UnitOfWork
 
 
@@ -34,14 +36,25 @@ async def roles_in(uow: UnitOfWork, user_id: uuid.UUID, organisation_id: uuid.UU
 
 
 async def require_permission(
-    uow: UnitOfWork, *, by: uuid.UUID, organisation_id: uuid.UUID, permission: str
+    uow: UnitOfWork,
+    *,
+    by: uuid.UUID,
+    organisation_id: uuid.UUID,
+    permission: str,
+    token: Principal | None = None,
 ) -> frozenset[Role]:
     """The actor's roles in the organisation, if they carry ``permission``; ``NotAllowed`` otherwise.
 
-    An unknown organisation is refused alike, so that outsiders learn nothing of which ones exist.
+    With the caller's ``token``: a permission that only roles inside the organisation give needs a token acting
+    for it (``org``), so that a session for one practice does nothing in another. An unknown organisation is
+    refused alike, so that outsiders learn nothing of which ones exist.
     """
     roles = await roles_in(uow, by, organisation_id)
     known = await uow.session.scalar(select(organisations.c.id).where(organisations.c.id == organisation_id))
     if known is None or not may(roles, permission):
         raise NotAllowed(f"this needs {permission} in the organisation")
+    if token is not None and not token.acts_for(organisation_id):
+        held_globally = frozenset(role for role in roles if not role.is_organisational)
+        if not may(held_globally, permission):
+            raise NotAllowed(f"this needs {permission} in the organisation the session acts for")
     return roles

@@ -36,10 +36,11 @@ from kairos.identity.domain.account_tokens import (
     token_digest,
 )
 from kairos.identity.domain.roles import Role
-from kairos.identity.domain.throttling import account_key, address_key
+from kairos.identity.domain.throttling import address_key
 from kairos.identity.mail import compose, queue_mail
 from kairos.identity.mfa import Authenticators
 from kairos.identity.pages import DEFAULT_LANGUAGE
+from kairos.identity.repository import email_lookup, load_account_record, normalised_email
 from kairos.identity.service import POLICY, AccountExists, create_user
 from kairos.identity.state import IdentityState
 from kairos.identity.tables import (
@@ -82,7 +83,7 @@ async def register(
 ) -> None:
     """Create a patient account waiting for its address to be confirmed, and mail the link; for an address
     that has an account, mail that instead. Raises ``PasswordNotAccepted`` or ``MailRequestsThrottled``."""
-    normalised = email.strip().lower()
+    normalised = normalised_email(email)
     POLICY.check(password, blocklist=common_passwords(), has_mfa=False, email=normalised).raise_if_not_acceptable()
     await _charge_mail_request(identity, email=normalised, address=address)
     password_hash = await identity.hasher.hash_async(password)  # also for a taken address: same time
@@ -100,7 +101,7 @@ async def register(
             )
         except AccountExists:
             await uow.rollback()
-            existing = await _person(uow.session, email=normalised)
+            existing = await _person(uow, email=normalised)
             if existing is not None:
                 await _mail(identity, uow, existing, "already_registered", at=at)
             log.info("identity.registration_of_existing_address")
@@ -115,10 +116,10 @@ async def register(
 
 async def resend_verification(*, identity: IdentityState, email: str, address: str, next_url: str) -> None:
     """A new confirmation link for an account still waiting for one; nothing for any other address."""
-    normalised = email.strip().lower()
+    normalised = normalised_email(email)
     await _charge_mail_request(identity, email=normalised, address=address)
     async with identity.runtime.unit_of_work() as uow:
-        person = await _person(uow.session, email=normalised)
+        person = await _person(uow, email=normalised)
         if person is not None and not person.is_verified:
             at = identity.clock.now()
             await _issue_and_mail(identity, uow, person, TokenPurpose.VERIFY_EMAIL, next_url=next_url, at=at)
@@ -146,10 +147,10 @@ async def verify_email(*, identity: IdentityState, token: str) -> str:
 
 async def request_password_reset(*, identity: IdentityState, email: str, address: str, next_url: str) -> None:
     """Mail a reset link to the account using this address, if there is one."""
-    normalised = email.strip().lower()
+    normalised = normalised_email(email)
     await _charge_mail_request(identity, email=normalised, address=address)
     async with identity.runtime.unit_of_work() as uow:
-        person = await _person(uow.session, email=normalised)
+        person = await _person(uow, email=normalised)
         if person is not None:
             at = identity.clock.now()
             await _issue_and_mail(identity, uow, person, TokenPurpose.RESET_PASSWORD, next_url=next_url, at=at)
@@ -165,7 +166,7 @@ async def reset_password(*, identity: IdentityState, token: str, password: str) 
     usable then); returns where to continue."""
     async with identity.runtime.unit_of_work() as uow:
         stored, next_url = await _redeem(uow, identity, token, TokenPurpose.RESET_PASSWORD)
-        person = await _person(uow.session, user_id=stored.user_id)
+        person = await _person(uow, user_id=stored.user_id)
         if person is None:
             raise TokenNotValid(TokenRefusal.UNKNOWN)
         has_mfa = await Authenticators(uow.session, identity.runtime.cipher).has_totp(person.id)
@@ -186,7 +187,9 @@ async def reset_password(*, identity: IdentityState, token: str, password: str) 
             .values(used_at=at)
         )
         await _mark_verified(uow, person.id, at=at)
-        await SignInThrottle(uow.session, identity.throttle_policy).clear_password_failures(email=person.email)
+        await SignInThrottle(uow.session, identity.throttle_policy).clear_password_failures(
+            account=await email_lookup(uow.cipher, person.email)
+        )
         ended = await _end_everything_signed_in(uow.session, person.id, at=at)
         await _mail(identity, uow, person, "password_changed", at=at)
         _audit(uow, person.id, "update", ("password",))
@@ -212,17 +215,11 @@ def _audit(uow: UnitOfWork, user_id: uuid.UUID, action: AuditAction, fields: tup
     )
 
 
-async def _person(
-    session: AsyncSession, *, email: str | None = None, user_id: uuid.UUID | None = None
-) -> Person | None:
-    query = select(users.c.id, users.c.email, users.c.display_name, users.c.locale, users.c.email_verified_at).where(
-        users.c.disabled_at.is_(None)
-    )
-    query = query.where(users.c.email == email) if email is not None else query.where(users.c.id == user_id)
-    row = (await session.execute(query)).first()
-    if row is None:
+async def _person(uow: UnitOfWork, *, email: str | None = None, user_id: uuid.UUID | None = None) -> Person | None:
+    account = await load_account_record(uow.session, uow.cipher, email=email, user_id=user_id, is_enabled=True)
+    if account is None:
         return None
-    return Person(row.id, row.email, row.display_name, row.locale, row.email_verified_at is not None)
+    return Person(account.id, account.email, account.display_name, account.locale, account.is_email_verified)
 
 
 async def _token(session: AsyncSession, token: str, *, lock: bool) -> AccountToken:
@@ -327,7 +324,9 @@ def _language_of(person: Person) -> str:
 async def _charge_mail_request(identity: IdentityState, *, email: str, address: str) -> None:
     """Count one mail request against the typed address and the network, or refuse it (and count nothing)."""
     policy: MailRequestPolicy = identity.mail_request_policy
-    subjects = (f"address:{account_key(email)}", f"network:{address_key(address)}")
+    # The typed address by its keyed lookup hash: an unkeyed digest could be matched against a list of addresses.
+    typed = await email_lookup(identity.runtime.cipher, email)
+    subjects = (f"address:{typed.hex()}", f"network:{address_key(address)}")
     at = identity.clock.now()
     async with identity.runtime.unit_of_work() as uow:
         buckets = []

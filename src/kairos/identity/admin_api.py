@@ -15,6 +15,7 @@ from kairos.identity import memberships as membership_changes
 from kairos.identity import service
 from kairos.identity.domain.roles import Role
 from kairos.identity.profiles_api import Cipher
+from kairos.identity.repository import ACCOUNT_COLUMNS, AccountRecord, email_lookup, load_account_record, open_account
 from kairos.identity.schemas import (
     ClientCreate,
     ClientCreated,
@@ -64,17 +65,6 @@ MANAGES_CLIENTS = permitted("clients:manage")
 UserManager = Annotated[Principal, MANAGES_USERS]
 ClientManager = Annotated[Principal, MANAGES_CLIENTS]
 
-_USER_COLUMNS = (
-    users.c.id,
-    users.c.email,
-    users.c.display_name,
-    users.c.locale,
-    users.c.zone,
-    users.c.global_roles,
-    users.c.email_verified_at,
-    users.c.disabled_at,
-    users.c.created_at,
-)  # never the password hash
 _USER_FIELDS = ("display_name", "email", "email_verified_at", "global_roles", "locale", "memberships", "zone")
 # Why an operator reads or writes an account, in its audit records.
 PURPOSE = "account administration"
@@ -114,17 +104,18 @@ async def list_users(
     uow: Uow, page: PageDep, by: UserManager, email: Annotated[str | None, Query(max_length=320)] = None
 ) -> Page[UserRead]:
     """Accounts, in the order they were created; ``email`` finds one. Each account listed is audited."""
-    query = select(*_USER_COLUMNS)
-    if email is not None:
-        query = query.where(users.c.email == email.strip().lower())
+    query = select(*ACCOUNT_COLUMNS)
     async with uow:
+        if email is not None:
+            query = query.where(users.c.email_lookup == await email_lookup(uow.cipher, email))
         rows = (await uow.session.execute(keyset(query, [users.c.id], page))).mappings().all()
         items, next_cursor = page_of(rows, page, key=lambda row: (row["id"],))
-        held = await _memberships(uow, [row["id"] for row in items])
-        for row in items:
-            _audit_read(uow, by, row["id"])
+        accounts = [await open_account(uow.cipher, row) for row in items]
+        held = await _memberships(uow, [account.id for account in accounts])
+        for account in accounts:
+            _audit_read(uow, by, account.id)
         await uow.commit()
-    return Page(items=[_user_read(row, held.get(row["id"], [])) for row in items], next_cursor=next_cursor)
+    return Page(items=[_user_read(account, held.get(account.id, [])) for account in accounts], next_cursor=next_cursor)
 
 
 @router.get("/users/{user_id}")
@@ -249,13 +240,13 @@ async def list_clients(uow: Uow, page: PageDep) -> Page[ClientRead]:
 
 async def _user(uow: UnitOfWork, user_id: uuid.UUID, *, by: Principal) -> UserRead:
     async with uow:
-        row = (await uow.session.execute(select(*_USER_COLUMNS).where(users.c.id == user_id))).mappings().first()
-        if row is None:
+        account = await load_account_record(uow.session, uow.cipher, user_id=user_id)
+        if account is None:
             raise UnknownUser("no such user")
         held = await _memberships(uow, [user_id])
         _audit_read(uow, by, user_id)
         await uow.commit()
-    return _user_read(row, held.get(user_id, []))
+    return _user_read(account, held.get(user_id, []))
 
 
 def _audit_read(uow: UnitOfWork, by: Principal, user_id: uuid.UUID) -> None:
@@ -283,18 +274,18 @@ async def _memberships(uow: UnitOfWork, user_ids: Sequence[uuid.UUID]) -> dict[u
     return held
 
 
-def _user_read(row: RowMapping, held: list[MembershipRead]) -> UserRead:
+def _user_read(account: AccountRecord, held: list[MembershipRead]) -> UserRead:
     return UserRead(
-        id=row["id"],
-        email=row["email"],
-        display_name=row["display_name"],
-        locale=row["locale"],
-        zone=row["zone"],
-        roles=[Role(role) for role in row["global_roles"]],
+        id=account.id,
+        email=account.email,
+        display_name=account.display_name,
+        locale=account.locale,
+        zone=account.zone,
+        roles=[Role(role) for role in account.global_roles],
         memberships=held,
-        is_email_verified=row["email_verified_at"] is not None,
-        is_disabled=row["disabled_at"] is not None,
-        created_at=row["created_at"],
+        is_email_verified=account.is_email_verified,
+        is_disabled=account.disabled_at is not None,
+        created_at=account.created_at,
     )
 
 

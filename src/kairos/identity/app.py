@@ -28,6 +28,7 @@ from kairos.identity.domain.verification import IllegalTransition, IncompleteCre
 from kairos.identity.federation import Federation, OpenIdProviders
 from kairos.identity.memberships import LastDomainAdmin
 from kairos.identity.profiles import UnknownProfessionalProfile
+from kairos.identity.purge import Purger
 from kairos.identity.service import AccountExists, InvalidClient
 from kairos.identity.state import create_state
 from kairos.identity.verification_check import VerificationChecker
@@ -56,6 +57,7 @@ problems.register(NoConsentToWithdraw, status=404, slug="not-found", title="Not 
 def configure(app: FastAPI, runtime: ServiceRuntime) -> None:
     app.state.identity = create_state(runtime)
     app.state.verification_checker = VerificationChecker(runtime)
+    app.state.purger = Purger(runtime)  # expired consent pages, codes, tokens, sessions…
     # The redirect URI organisations register at their identity providers.
     callback = f"{runtime.settings.auth_issuer.rstrip('/')}/federation/callback"
     app.state.federation = Federation(providers=OpenIdProviders(), redirect_uri=callback)
@@ -66,11 +68,13 @@ def configure(app: FastAPI, runtime: ServiceRuntime) -> None:
 async def start(runtime: ServiceRuntime) -> None:
     await runtime.app.state.identity.start()
     runtime.app.state.verification_checker.start()
+    runtime.app.state.purger.start()
     runtime.app.state.privacy_checker.start()
 
 
 async def stop(runtime: ServiceRuntime) -> None:
     await runtime.app.state.privacy_checker.stop()
+    await runtime.app.state.purger.stop()
     await runtime.app.state.verification_checker.stop()
     await runtime.app.state.identity.stop()
 

@@ -33,15 +33,17 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
-from sqlalchemy import any_, insert, select, update
+from sqlalchemy import any_, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from kairos.contracts.events.identity import RoleAssigned
 from kairos.identity.access import require_permission
 from kairos.identity.domain import federation as rules
 from kairos.identity.domain.federation import Outcome, ProviderConfiguration, ProviderKind, TokenRefused
 from kairos.identity.domain.roles import Role
+from kairos.identity.repository import email_lookup, load_account_record
 from kairos.identity.service import create_user
-from kairos.identity.tables import external_identities, federation_attempts, identity_providers, users
+from kairos.identity.tables import external_identities, federation_attempts, identity_providers, memberships, users
 from kairos.platform import audit
 from kairos.platform.auth.principal import Principal
 from kairos.platform.crypto import DataCipher
@@ -60,6 +62,10 @@ SCOPE = "openid profile email"
 
 class UnknownProvider(Exception):
     """No enabled provider has this id (in this organisation)."""
+
+
+class ProviderChangeInvalid(Exception):
+    """A field that a registration always has was sent empty."""
 
 
 class AttemptNotUsable(Exception):
@@ -84,6 +90,8 @@ class ProviderRecord:
     default_role: Role
     is_jit_allowed: bool
     created_at: datetime
+    is_enabled: bool = True
+    updated_at: datetime | None = None
 
     @property
     def configuration(self) -> ProviderConfiguration:
@@ -120,7 +128,14 @@ def _record(row: Any) -> ProviderRecord:
         default_role=Role(row.default_role),
         is_jit_allowed=row.is_jit_allowed,
         created_at=row.created_at,
+        is_enabled=row.disabled_at is None,
+        updated_at=row.updated_at,
     )
+
+
+def _authority_of(record: ProviderRecord) -> str:
+    """An Entra registration's authority, from its issuer (``<authority>/<tenant>/v2.0``)."""
+    return record.issuer.removesuffix(f"/{record.tenant}/v2.0")
 
 
 def _secret_context(provider_id: uuid.UUID) -> bytes:
@@ -159,7 +174,7 @@ async def register_provider(
 ) -> ProviderRecord:
     """Register the organisation's identity provider; the client secret is kept encrypted."""
     async with uow:
-        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="roles:manage")
+        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="roles:manage", token=by)
         configuration = rules.configure(
             kind=kind,
             issuer=issuer,
@@ -213,39 +228,158 @@ async def register_provider(
     )
 
 
-async def list_providers(*, uow: UnitOfWork, actor_id: uuid.UUID, organisation_id: uuid.UUID) -> list[ProviderRecord]:
-    """The organisation's enabled providers (secrets are never read back)."""
+async def list_providers(
+    *, uow: UnitOfWork, by: Principal, actor_id: uuid.UUID, organisation_id: uuid.UUID
+) -> list[ProviderRecord]:
+    """The organisation's providers, enabled or not (secrets are never read back)."""
     async with uow:
-        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="roles:manage")
+        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="roles:manage", token=by)
         rows = await uow.session.execute(
             select(identity_providers)
-            .where(identity_providers.c.organisation_id == organisation_id, identity_providers.c.disabled_at.is_(None))
+            .where(identity_providers.c.organisation_id == organisation_id)
             .order_by(identity_providers.c.created_at, identity_providers.c.id)
         )
         return [_record(row) for row in rows]
 
 
-async def disable_provider(
+async def read_provider(
+    *, uow: UnitOfWork, by: Principal, actor_id: uuid.UUID, organisation_id: uuid.UUID, provider_id: uuid.UUID
+) -> ProviderRecord:
+    async with uow:
+        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="roles:manage", token=by)
+        return _record(await _provider_row(uow, organisation_id, provider_id))
+
+
+async def _provider_row(
+    uow: UnitOfWork, organisation_id: uuid.UUID, provider_id: uuid.UUID, *, lock: bool = False
+) -> Any:
+    query = select(identity_providers).where(
+        identity_providers.c.id == provider_id, identity_providers.c.organisation_id == organisation_id
+    )
+    row = (await uow.session.execute(query.with_for_update() if lock else query)).first()
+    if row is None:
+        raise UnknownProvider("no such provider in the organisation")
+    return row
+
+
+# Fields of a registration that a change may leave out but never empty.
+_REQUIRED = ("display_name", "client_id", "client_secret", "default_role", "is_jit_allowed", "is_enabled")
+
+
+async def update_provider(
+    *,
+    uow: UnitOfWork,
+    by: Principal,
+    actor_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    provider_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    cipher: DataCipher,
+) -> ProviderRecord:
+    """Change a registration (the fields given), checked as a new one is; ``is_enabled`` disables or enables it.
+
+    A new issuer (another OpenID provider, or another Entra tenant or cloud) names people in another namespace:
+    the provider's links are then removed, so that nobody there signs in as an account linked at the old one.
+    """
+    if empty := sorted(name for name in _REQUIRED if name in changes and changes[name] is None):
+        raise ProviderChangeInvalid(f"these cannot be empty: {', '.join(empty)}")
+    async with uow:
+        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="roles:manage", token=by)
+        current = _record(await _provider_row(uow, organisation_id, provider_id, lock=True))
+        configuration = rules.configure(
+            kind=current.kind,
+            issuer=changes.get("issuer", current.issuer if current.kind is ProviderKind.OIDC else None),
+            tenant=changes.get("tenant", current.tenant),
+            authority=changes.get("authority") or (_authority_of(current) if current.tenant else ""),
+            allowed_tenants=changes.get("allowed_tenants", current.allowed_tenants),
+            allowed_email_domains=changes.get("allowed_email_domains", current.allowed_email_domains),
+            default_role=changes.get("default_role", current.default_role),
+            is_jit_allowed=changes.get("is_jit_allowed", current.is_jit_allowed),
+        )
+        now = uow.clock.now()
+        values: dict[str, Any] = {
+            "display_name": changes.get("display_name", current.display_name),
+            "issuer": configuration.issuer,
+            "tenant": configuration.tenant,
+            "allowed_tenants": sorted(configuration.allowed_tenants),
+            "client_id": changes.get("client_id", current.client_id),
+            "allowed_email_domains": sorted(configuration.allowed_email_domains),
+            "default_role": configuration.default_role.value,
+            "is_jit_allowed": configuration.is_jit_allowed,
+            "updated_at": now,
+        }
+        if "client_secret" in changes:
+            values["client_secret"] = await cipher.encrypt(
+                str(changes["client_secret"]).encode(), context=_secret_context(provider_id)
+            )
+        if "is_enabled" in changes and bool(changes["is_enabled"]) != current.is_enabled:
+            values["disabled_at"] = None if changes["is_enabled"] else now
+        changed = [name for name in ("display_name", "client_id") if values[name] != getattr(current, name)]
+        changed += [name for name in ("client_secret", "disabled_at") if name in values]
+        changed += [
+            name
+            for name in (
+                "issuer",
+                "tenant",
+                "allowed_tenants",
+                "allowed_email_domains",
+                "default_role",
+                "is_jit_allowed",
+            )
+            if getattr(configuration, name) != getattr(current.configuration, name)
+        ]
+        if configuration.issuer != current.issuer:
+            await uow.session.execute(
+                delete(external_identities).where(external_identities.c.provider_id == provider_id)
+            )
+            changed.append("external_identities")
+        await uow.session.execute(
+            update(identity_providers).where(identity_providers.c.id == provider_id).values(**values)
+        )
+        audit.record(
+            uow,
+            actor=by,
+            action="update",
+            resource_type="identity.identity_provider",
+            resource_id=provider_id,
+            fields=tuple(sorted(set(changed))),
+        )
+        row = await _provider_row(uow, organisation_id, provider_id)
+        await uow.commit()
+    log.info("identity.identity_provider_updated", provider_id=str(provider_id), fields=sorted(set(changed)))
+    return _record(row)
+
+
+async def delete_provider(
     *, uow: UnitOfWork, by: Principal, actor_id: uuid.UUID, organisation_id: uuid.UUID, provider_id: uuid.UUID
 ) -> None:
-    """Stop signing in through a provider; its links stay, so enabling a new registration is not needed to audit."""
+    """Remove a registration with its links and sign-ins in progress; the accounts and memberships it made stay
+    (their people sign in with a password, a passkey or another provider)."""
     async with uow:
-        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="roles:manage")
-        done = await uow.session.execute(
-            update(identity_providers)
-            .where(
-                identity_providers.c.id == provider_id,
-                identity_providers.c.organisation_id == organisation_id,
-                identity_providers.c.disabled_at.is_(None),
-            )
-            .values(disabled_at=uow.clock.now())
+        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="roles:manage", token=by)
+        await _provider_row(uow, organisation_id, provider_id, lock=True)
+        links = await uow.session.execute(
+            delete(external_identities)
+            .where(external_identities.c.provider_id == provider_id)
+            .returning(external_identities.c.user_id)
         )
-        if done.rowcount == 0:  # type: ignore[attr-defined]
-            raise UnknownProvider("no such provider in the organisation")
+        for user_id in {row.user_id for row in links}:
+            audit.record(
+                uow,
+                actor=by,
+                action="delete",
+                resource_type="identity.account",
+                resource_id=user_id,
+                data_subject=user_id,
+                fields=("external_identities",),
+                purpose=f"identity provider {provider_id} removed",
+            )
+        await uow.session.execute(delete(identity_providers).where(identity_providers.c.id == provider_id))
         audit.record(
-            uow, actor=by, action="update", resource_type="identity.identity_provider", resource_id=provider_id
+            uow, actor=by, action="delete", resource_type="identity.identity_provider", resource_id=provider_id
         )
         await uow.commit()
+    log.info("identity.identity_provider_deleted", provider_id=str(provider_id))
 
 
 async def sign_in_choices(
@@ -488,7 +622,9 @@ class Federation:
         holder = (
             None
             if person.email is None
-            else await uow.session.scalar(select(users.c.id).where(users.c.email == person.email))
+            else await uow.session.scalar(
+                select(users.c.id).where(users.c.email_lookup == await email_lookup(uow.cipher, person.email))
+            )
         )
         outcome = rules.decide(
             person=person,
@@ -597,7 +733,8 @@ class Federation:
 
 
 async def link(uow: UnitOfWork, *, provider_id: uuid.UUID, subject: str, user_id: uuid.UUID, at: datetime) -> None:
-    """Record that the person at the provider signs in as ``user_id`` (a second link of the same person is a no-op)."""
+    """Record that the person at the provider signs in as ``user_id`` (a second link of the same person is a no-op),
+    and make them a member of the provider's organisation with its default role."""
     await uow.session.execute(
         pg_insert(external_identities)
         .values(provider_id=provider_id, subject=subject, user_id=user_id, linked_at=at, last_signed_in_at=at)
@@ -612,6 +749,48 @@ async def link(uow: UnitOfWork, *, provider_id: uuid.UUID, subject: str, user_id
         data_subject=user_id,
         fields=("external_identities",),
         purpose=f"linked to identity provider {provider_id}",
+    )
+    await join_organisation(uow, provider_id=provider_id, user_id=user_id, at=at)
+
+
+async def join_organisation(uow: UnitOfWork, *, provider_id: uuid.UUID, user_id: uuid.UUID, at: datetime) -> None:
+    """The membership a provider gives the people it signs in: its default role in its organisation (a patient too:
+    the organisation is then the one their tokens act for). Only when linking or creating, so that a role a domain
+    admin took away is not given back at the next sign-in."""
+    provider = (
+        await uow.session.execute(
+            select(identity_providers.c.organisation_id, identity_providers.c.default_role).where(
+                identity_providers.c.id == provider_id
+            )
+        )
+    ).one()
+    joined = await uow.session.execute(
+        pg_insert(memberships)
+        .values(user_id=user_id, organisation_id=provider.organisation_id, role=provider.default_role)
+        .on_conflict_do_nothing()
+        .returning(memberships.c.role)
+    )
+    if joined.first() is None:
+        return  # held already (an account made with the role, or a member before)
+    uow.publish(
+        RoleAssigned(
+            user_id=user_id,
+            organisation_id=provider.organisation_id,
+            role=provider.default_role,
+            actor=f"identity-provider:{provider_id}",
+            assigned_at=at,
+        ),
+        subject=f"user:{user_id}",
+    )
+    audit.record(
+        uow,
+        actor=str(user_id),
+        action="create",
+        resource_type="identity.membership",
+        resource_id=f"{provider.organisation_id}:{user_id}",
+        data_subject=user_id,
+        fields=("roles",),
+        purpose=f"signed in through identity provider {provider_id}",
     )
 
 
@@ -634,7 +813,6 @@ async def pending_link(uow: UnitOfWork, *, state: str) -> PendingLink | None:
                     federation_attempts.c.link_subject,
                     federation_attempts.c.link_user_id,
                     federation_attempts.c.next_url,
-                    users.c.email,
                 )
                 .select_from(federation_attempts.join(users, users.c.id == federation_attempts.c.link_user_id))
                 .where(
@@ -645,9 +823,12 @@ async def pending_link(uow: UnitOfWork, *, state: str) -> PendingLink | None:
                 )
             )
         ).first()
-    if row is None:
+        if row is None:
+            return None
+        account = await load_account_record(uow.session, uow.cipher, user_id=row.link_user_id)
+    if account is None:
         return None
-    return PendingLink(row.provider_id, row.link_subject, row.link_user_id, row.email, row.next_url or "")
+    return PendingLink(row.provider_id, row.link_subject, row.link_user_id, account.email, row.next_url or "")
 
 
 async def complete_link(uow: UnitOfWork, *, state: str, pending: PendingLink) -> bool:

@@ -1,5 +1,6 @@
-"""Organisations' identity providers, under ``/api/v1/identity``: their registration (domain admins and operators,
-``roles:manage`` in the organisation) and the sign-in pages that go through them (``/federation/…``).
+"""Organisations' identity providers, under ``/api/v1/identity``: their registration, changes and removal (domain
+admins and operators, ``roles:manage`` in the organisation) and the sign-in pages that go through them
+(``/federation/…``).
 
 The provider sends the browser back to ``<issuer>/federation/callback``: the redirect URI an organisation
 registers for Kairos at its provider (in Entra ID: the app registration's "Web" redirect URI).
@@ -22,11 +23,12 @@ from kairos.identity.domain.federation import InvalidProvider, Outcome, TokenRef
 from kairos.identity.federation import (
     AttemptNotUsable,
     Federation,
+    ProviderChangeInvalid,
     ProviderRecord,
     ProviderUnreachable,
     UnknownProvider,
 )
-from kairos.identity.federation_schemas import IdentityProviderCreate, IdentityProviderRead
+from kairos.identity.federation_schemas import IdentityProviderCreate, IdentityProviderRead, IdentityProviderUpdate
 from kairos.identity.profiles_api import Cipher
 from kairos.identity.service import AccountExists
 from kairos.identity.sessions import EmailNotVerified, Sessions, SignInFailed
@@ -51,6 +53,9 @@ router = APIRouter(tags=["federation"])
 
 problems.register(InvalidProvider, status=422, slug="invalid-identity-provider", title="The provider is not valid")
 problems.register(UnknownProvider, status=404, slug="not-found", title="Not Found")
+problems.register(
+    ProviderChangeInvalid, status=422, slug="invalid-identity-provider", title="The provider is not valid"
+)
 
 FEDERATION_COOKIE = "kairos_federation"  # the state of this browser's sign-in at a provider
 FEDERATION_COOKIE_SECONDS = int(federation.LINK_LIFETIME.total_seconds())
@@ -87,7 +92,9 @@ def provider_read(record: ProviderRecord) -> IdentityProviderRead:
         allowed_email_domains=list(record.allowed_email_domains),
         default_role=record.default_role,
         is_jit_allowed=record.is_jit_allowed,
+        is_enabled=record.is_enabled,
         created_at=record.created_at,
+        updated_at=record.updated_at,
     )
 
 
@@ -124,17 +131,51 @@ async def register_identity_provider(
 async def list_identity_providers(
     organisation_id: uuid.UUID, me: Me, caller: IdentityCaller, uow: Uow
 ) -> list[IdentityProviderRead]:
-    """The organisation's identity providers (``roles:manage``); secrets are never shown."""
-    records = await federation.list_providers(uow=uow, actor_id=me.id, organisation_id=organisation_id)
+    """The organisation's identity providers, enabled or not (``roles:manage``); secrets are never shown."""
+    records = await federation.list_providers(uow=uow, by=caller, actor_id=me.id, organisation_id=organisation_id)
     return [provider_read(record) for record in records]
 
 
+@router.get("/organisations/{organisation_id}/identity-providers/{provider_id}")
+async def read_identity_provider(
+    organisation_id: uuid.UUID, provider_id: uuid.UUID, me: Me, caller: IdentityCaller, uow: Uow
+) -> IdentityProviderRead:
+    """One of the organisation's identity providers (``roles:manage``)."""
+    record = await federation.read_provider(
+        uow=uow, by=caller, actor_id=me.id, organisation_id=organisation_id, provider_id=provider_id
+    )
+    return provider_read(record)
+
+
+@router.patch("/organisations/{organisation_id}/identity-providers/{provider_id}")
+async def update_identity_provider(
+    organisation_id: uuid.UUID,
+    provider_id: uuid.UUID,
+    body: IdentityProviderUpdate,
+    me: Me,
+    caller: IdentityCaller,
+    uow: Uow,
+    cipher: Cipher,
+) -> IdentityProviderRead:
+    """Change a provider's registration, or disable (``is_enabled: false``) or enable it (``roles:manage``)."""
+    record = await federation.update_provider(
+        uow=uow,
+        by=caller,
+        actor_id=me.id,
+        organisation_id=organisation_id,
+        provider_id=provider_id,
+        changes=body.changes(),
+        cipher=cipher,
+    )
+    return provider_read(record)
+
+
 @router.delete("/organisations/{organisation_id}/identity-providers/{provider_id}", status_code=204)
-async def disable_identity_provider(
+async def delete_identity_provider(
     organisation_id: uuid.UUID, provider_id: uuid.UUID, me: Me, caller: IdentityCaller, uow: Uow
 ) -> None:
-    """Stop signing in through this provider (``roles:manage``)."""
-    await federation.disable_provider(
+    """Remove a provider and its links (``roles:manage``); the accounts it made stay, with their memberships."""
+    await federation.delete_provider(
         uow=uow, by=caller, actor_id=me.id, organisation_id=organisation_id, provider_id=provider_id
     )
 

@@ -41,6 +41,32 @@ class IdentityProviderCreate(BaseModel):
     is_jit_allowed: bool = Field(default=False, description="create an account at a person's first sign-in")
 
 
+class IdentityProviderUpdate(BaseModel):
+    """The fields sent are changed, checked as at registration; the kind stays. A new issuer (OpenID Connect) or
+    tenant or authority (Entra ID) removes the provider's links: people link their accounts again."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    issuer: str | None = Field(default=None, max_length=2000)
+    tenant: TenantId | None = None
+    authority: str | None = Field(default=None, max_length=2000)
+    allowed_tenants: list[TenantId] | None = Field(default=None, max_length=100)
+    client_id: str | None = Field(default=None, min_length=1, max_length=200)
+    client_secret: SecretStr | None = Field(default=None, min_length=1, max_length=2000)
+    allowed_email_domains: list[Domain] | None = Field(default=None, max_length=100)
+    default_role: Role | None = None
+    is_jit_allowed: bool | None = None
+    is_enabled: bool | None = Field(default=None, description="false: nobody signs in through it (links stay)")
+
+    def changes(self) -> dict[str, object]:
+        sent = self.model_dump(exclude_unset=True)
+        if self.client_secret is not None:
+            sent["client_secret"] = self.client_secret.get_secret_value()
+        for listed in ("allowed_tenants", "allowed_email_domains"):
+            if listed in sent and sent[listed] is None:
+                sent[listed] = []
+        return sent
+
+
 class IdentityProviderRead(BaseModel):
     id: uuid.UUID
     organisation_id: uuid.UUID
@@ -53,4 +79,6 @@ class IdentityProviderRead(BaseModel):
     allowed_email_domains: list[str]
     default_role: Role
     is_jit_allowed: bool
+    is_enabled: bool
     created_at: datetime
+    updated_at: datetime | None

@@ -18,6 +18,7 @@ from kairos.contracts.events.identity import RoleAssigned, RoleRevoked
 from kairos.identity.access import NotAllowed, require_permission
 from kairos.identity.domain.roles import Role, RoleChangeForbidden, authorise_role_change
 from kairos.identity.profiles import withdraw_listing
+from kairos.identity.repository import ACCOUNT_COLUMNS, load_account_record, open_account
 from kairos.identity.service import InvalidRoleAssignment, UnknownUser
 from kairos.identity.tables import memberships, organisations, users
 from kairos.platform import audit
@@ -44,47 +45,49 @@ async def list_members(
 ) -> tuple[list[Member], str | None]:
     """The organisation's members and their roles there, by account id; each listing is audited."""
     async with uow:
-        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="members:read")
+        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="members:read", token=by)
         member_ids = (
             select(memberships.c.user_id).where(memberships.c.organisation_id == organisation_id).distinct()
         ).scalar_subquery()
-        query = select(users.c.id, users.c.email, users.c.display_name).where(users.c.id.in_(member_ids))
-        rows = (await uow.session.execute(keyset(query, [users.c.id], page))).all()
-        items, next_cursor = page_of(rows, page, key=lambda row: (row.id,))
+        query = select(*ACCOUNT_COLUMNS).where(users.c.id.in_(member_ids))
+        rows = (await uow.session.execute(keyset(query, [users.c.id], page))).mappings().all()
+        items, next_cursor = page_of(rows, page, key=lambda row: (row["id"],))
+        accounts = [await open_account(uow.cipher, row) for row in items]
         held: dict[uuid.UUID, list[Role]] = {}
         for user_id, role in await uow.session.execute(
             select(memberships.c.user_id, memberships.c.role)
-            .where(memberships.c.organisation_id == organisation_id, memberships.c.user_id.in_([r.id for r in items]))
+            .where(
+                memberships.c.organisation_id == organisation_id, memberships.c.user_id.in_([a.id for a in accounts])
+            )
             .order_by(memberships.c.role)
         ):
             held.setdefault(user_id, []).append(Role(role))
-        for row in items:
+        for account in accounts:
             audit.record(
                 uow,
                 actor=by,
                 action="read",
                 resource_type="identity.membership",
-                resource_id=f"{organisation_id}:{row.id}",
-                data_subject=row.id,
+                resource_id=f"{organisation_id}:{account.id}",
+                data_subject=account.id,
                 fields=("display_name", "email", "roles"),
                 purpose="role management",
             )
         await uow.commit()
-    return [Member(row.id, row.email, row.display_name, tuple(held.get(row.id, ()))) for row in items], next_cursor
+    members = [Member(a.id, a.email, a.display_name, tuple(held.get(a.id, ()))) for a in accounts]
+    return members, next_cursor
 
 
 async def read_member(uow: UnitOfWork, user_id: uuid.UUID, organisation_id: uuid.UUID) -> Member:
-    row = (
-        await uow.session.execute(select(users.c.id, users.c.email, users.c.display_name).where(users.c.id == user_id))
-    ).first()
-    if row is None:
+    account = await load_account_record(uow.session, uow.cipher, user_id=user_id)
+    if account is None:
         raise UnknownUser("no such user")
     roles = await uow.session.scalars(
         select(memberships.c.role)
         .where(memberships.c.user_id == user_id, memberships.c.organisation_id == organisation_id)
         .order_by(memberships.c.role)
     )
-    return Member(row.id, row.email, row.display_name, tuple(Role(role) for role in roles))
+    return Member(account.id, account.email, account.display_name, tuple(Role(role) for role in roles))
 
 
 async def change_role(
@@ -102,7 +105,7 @@ async def change_role(
     nothing and publishes nothing."""
     async with uow:
         actor_roles = await require_permission(
-            uow, by=actor_id, organisation_id=organisation_id, permission="roles:manage"
+            uow, by=actor_id, organisation_id=organisation_id, permission="roles:manage", token=by
         )
         try:
             authorise_role_change(actor_roles=actor_roles, role=role)
@@ -181,3 +184,39 @@ async def _keep_a_domain_admin(uow: UnitOfWork, organisation_id: uuid.UUID, *, l
     )
     if holds and not others:
         raise LastDomainAdmin("the organisation would be left without a domain admin")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: uuid.UUID
+    name: str
+    kind: str
+    roles: tuple[Role, ...]
+
+
+async def my_organisations(*, uow: UnitOfWork, by: Principal, user_id: uuid.UUID) -> list[Organisation]:
+    """The organisations the person is a member of, first joined first, with their roles in each: those a
+    session may act for (``organisation`` at authorization)."""
+    async with uow:
+        rows = await uow.session.execute(
+            select(organisations.c.id, organisations.c.name, organisations.c.kind, memberships.c.role)
+            .select_from(memberships.join(organisations, organisations.c.id == memberships.c.organisation_id))
+            .where(memberships.c.user_id == user_id)
+            .order_by(memberships.c.created_at, organisations.c.id, memberships.c.role)
+        )
+        found: dict[uuid.UUID, Organisation] = {}
+        for row in rows:
+            held = found.get(row.id)
+            roles = (*held.roles, Role(row.role)) if held else (Role(row.role),)
+            found[row.id] = Organisation(row.id, row.name, row.kind, roles)
+        audit.record(
+            uow,
+            actor=by,
+            action="read",
+            resource_type="identity.membership",
+            resource_id=str(user_id),
+            data_subject=user_id,
+            fields=("roles",),
+        )
+        await uow.commit()
+    return list(found.values())

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kairos.identity.domain import mfa
@@ -23,6 +23,10 @@ AMR_ONE_TIME_CODE = "otp"  # RFC 8176: TOTP codes, and single-use recovery codes
 
 class NotEnrolling(Exception):
     """There is no TOTP enrolment to confirm (none started, or it is confirmed already)."""
+
+
+class NoAuthenticator(Exception):
+    """The account has no confirmed authenticator app, so no recovery codes to replace."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,25 @@ class Authenticators:
             .where(totp_authenticators.c.user_id == user_id)
             .values(confirmed_at=at, last_used_step=step)
         )
+        return await self._replace_recovery_codes(user_id, at=at)
+
+    async def recovery_codes_left(self, user_id: uuid.UUID) -> int:
+        """How many recovery codes the user has not used yet."""
+        left = await self._session.scalar(
+            select(func.count()).where(recovery_codes.c.user_id == user_id, recovery_codes.c.used_at.is_(None))
+        )
+        return left or 0
+
+    async def regenerate_recovery_codes(self, user_id: uuid.UUID, answer: str, *, at: datetime) -> list[str] | None:
+        """New recovery codes in place of all earlier ones (show them once), proven by a current TOTP code or an
+        unused recovery code; None if ``answer`` is neither."""
+        if not await self.has_totp(user_id):
+            raise NoAuthenticator
+        if not await self.verify(user_id, answer, at=at):
+            return None
+        return await self._replace_recovery_codes(user_id, at=at)
+
+    async def _replace_recovery_codes(self, user_id: uuid.UUID, *, at: datetime) -> list[str]:
         codes = mfa.new_recovery_codes()
         digests = [mfa.recovery_code_digest(recovery) for recovery in codes]
         await self._session.execute(delete(recovery_codes).where(recovery_codes.c.user_id == user_id))

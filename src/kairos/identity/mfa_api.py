@@ -1,8 +1,10 @@
-"""The second sign-in step and TOTP enrolment: server-rendered pages under ``/api/v1/identity``.
+"""The second sign-in step and TOTP enrolment: server-rendered pages under ``/api/v1/identity``; and a person's
+own second factors in JSON (``/me/mfa``: what is set up; new recovery codes), with an access token.
 
 After a correct password, a session that owes a step is sent here (``kairos.identity.sessions``): to
 ``/sign-in/code`` for a TOTP or recovery code, or to ``/mfa/enrol`` when the user's role requires a second
-factor they have not set up. Forms carry the same double-submit CSRF token as the sign-in form.
+factor they have not set up. Forms carry the same double-submit CSRF token as the sign-in form. The web app
+sends people to ``/mfa/enrol?next=/account``: ``next`` may name a path of this origin (``safe_next``).
 """
 
 from __future__ import annotations
@@ -13,23 +15,37 @@ from urllib.parse import urlencode
 
 import segno
 import structlog
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
 
 from kairos.identity import pages
 from kairos.identity.api import CSRF_COOKIE, State
 from kairos.identity.domain.mfa import SignInStep
-from kairos.identity.mfa import AMR_ONE_TIME_CODE, Authenticators, Enrolment, NotEnrolling
+from kairos.identity.mfa import AMR_ONE_TIME_CODE, Authenticators, Enrolment, NoAuthenticator, NotEnrolling
+from kairos.identity.repository import load_account_record
 from kairos.identity.sessions import BrowserSession, Sessions
+from kairos.identity.sessions_api import IdentityCaller, Me
 from kairos.identity.sign_in_flow import refusal_notice, safe_next, set_session_cookie, step_location
 from kairos.identity.state import IdentityState
-from kairos.identity.tables import users
+from kairos.identity.tables import passkeys
 from kairos.identity.throttle import SignInThrottle, SignInThrottled
+from kairos.platform import audit
+from kairos.platform.db.uow import UnitOfWork
+from kairos.platform.http import problems
+from kairos.platform.http.problems import ProblemError
+from kairos.platform.runtime import unit_of_work
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["identity"])
+
+problems.register(
+    NoAuthenticator, status=409, slug="no-authenticator", title="No authenticator app is set up for the account"
+)
+
+Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 TOTP_ISSUER = "Kairos"
 OWING_A_CODE: frozenset[SignInStep | None] = frozenset({SignInStep.CODE})
@@ -132,6 +148,80 @@ async def confirm_enrolment(
     return response
 
 
+# --- a person's own second factors, in JSON ---------------------------------------------------------------
+
+
+class SecondFactorsRead(BaseModel):
+    totp_enrolled: bool = Field(description="an authenticator app is set up (confirmed with a first code)")
+    recovery_codes_left: int = Field(description="recovery codes not used yet")
+    passkeys: int = Field(description="passkeys registered (listed by GET /me/passkeys)")
+    required: bool = Field(description="a role the person holds requires a second factor at sign-in")
+
+
+class RecoveryCodesCreate(BaseModel):
+    code: str = Field(
+        min_length=1, max_length=64, description="a current authenticator code, or an unused recovery code"
+    )
+
+
+class RecoveryCodesRead(BaseModel):
+    codes: list[str] = Field(description="the new recovery codes, shown this once; every earlier one stops working")
+
+
+@router.get("/me/mfa", tags=["mfa"])
+async def read_my_second_factors(me: Me, uow: Uow, identity: State) -> SecondFactorsRead:
+    """Your second factors: whether an authenticator app is set up, recovery codes left, passkeys."""
+    async with uow:
+        authenticators = Authenticators(uow.session, identity.runtime.cipher)
+        return SecondFactorsRead(
+            totp_enrolled=await authenticators.has_totp(me.id),
+            recovery_codes_left=await authenticators.recovery_codes_left(me.id),
+            passkeys=await uow.session.scalar(select(func.count()).where(passkeys.c.user_id == me.id)) or 0,
+            required=await authenticators.requires_mfa(me.id),
+        )
+
+
+@router.post("/me/mfa/recovery-codes", tags=["mfa"], status_code=201)
+async def regenerate_my_recovery_codes(
+    body: RecoveryCodesCreate, me: Me, caller: IdentityCaller, uow: Uow, identity: State
+) -> RecoveryCodesRead:
+    """New recovery codes in place of all earlier ones, proven with a current authenticator or recovery code."""
+    at = identity.clock.now()
+    async with uow:
+        throttle = SignInThrottle(uow.session, identity.throttle_policy)
+        try:
+            streak = await throttle.code_attempt(me.id, at=at)
+        except SignInThrottled as throttled:
+            until = throttled.refusal.until
+            headers = {"Retry-After": str(max(1, int((until - at).total_seconds())))} if until else None
+            raise ProblemError(
+                429, "throttled", "Too Many Requests", "too many wrong codes: wait before trying again", headers=headers
+            ) from throttled
+        codes = await Authenticators(uow.session, identity.runtime.cipher).regenerate_recovery_codes(
+            me.id, body.code, at=at
+        )
+        if codes is None:
+            await throttle.code_failed(me.id, streak, at=at)
+            await uow.commit()
+            log.info("identity.second_factor_refused", user_id=str(me.id))
+            raise ProblemError(
+                422, "code-wrong", "The code is not right", "give a current code of your authenticator app"
+            )
+        await throttle.code_succeeded(me.id)
+        audit.record(
+            uow,
+            actor=caller,
+            action="update",
+            resource_type="identity.recovery_codes",
+            resource_id=me.id,
+            data_subject=me.id,
+            fields=("code_hash",),
+        )
+        await uow.commit()
+    log.info("identity.recovery_codes_regenerated", user_id=str(me.id))
+    return RecoveryCodesRead(codes=codes)
+
+
 # --- helpers -----------------------------------------------------------------------------------------------
 
 
@@ -156,9 +246,12 @@ def _to_sign_in(identity: IdentityState, next_url: str) -> Response:
 
 async def _enrolment(identity: IdentityState, browser: BrowserSession) -> Enrolment:
     async with identity.runtime.unit_of_work() as uow:
-        email = await uow.session.scalar(select(users.c.email).where(users.c.id == browser.user_id))
+        account = await load_account_record(uow.session, uow.cipher, user_id=browser.user_id)
         enrolment = await Authenticators(uow.session, identity.runtime.cipher).enrolment(
-            browser.user_id, account=email or str(browser.user_id), issuer=TOTP_ISSUER, at=identity.clock.now()
+            browser.user_id,
+            account=account.email if account is not None else str(browser.user_id),
+            issuer=TOTP_ISSUER,
+            at=identity.clock.now(),
         )
         await uow.commit()
     return enrolment
@@ -174,7 +267,7 @@ def _enrolment_form(
     status: int = 200,
 ) -> Response:
     qr_svg = segno.make(enrolment.uri, error="m").svg_inline(scale=4, border=2, title=pages.text(request, "qr_label"))
-    context = {
+    context: dict[str, object] = {
         "next": next_url,
         "error": error,
         "qr_svg": qr_svg,

@@ -5,9 +5,14 @@ grant in a worker thread with a synchronous SQLAlchemy session (psycopg) that co
 (``OAuthServer.run``). Profile, per RFC 9700 (OAuth 2.0 Security BCP):
 - authorization code with PKCE, S256 only, required of every client; no implicit, no password grant;
 - redirect URIs matched exactly; ``iss`` in the authorization response (RFC 9207);
-- refresh tokens rotated on every use; reusing a rotated one revokes its whole family (§4.14.2);
+- refresh tokens rotated on every use; reusing a rotated one revokes its whole family (§4.14.2); one obtained
+  in a browser session ends with it (signed out, idle or past its absolute timeout), and refreshing is
+  activity that keeps the session going;
 - access tokens are JWTs (RFC 9068 ``at+jwt``) signed with the active key; their ids are recorded so
-  that revocation (RFC 7009) and introspection (RFC 7662) can answer for them.
+  that revocation (RFC 7009) and introspection (RFC 7662) can answer for them;
+- a person's tokens act for one organisation (``org``), named at authorization (``organisation``, one of the
+  person's; by default the first they joined) and kept by the code and every refresh token of the grant; their
+  roles and permissions are those held globally and in that organisation, nowhere else.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import jwt
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import AuthorizationServer, OAuth2Error, OAuth2Request
 from authlib.oauth2.rfc6749 import ClientMixin, InvalidRequestError, OAuth2Payload, grants
+from authlib.oauth2.rfc6749.errors import AccessDeniedError
 from authlib.oauth2.rfc6749.models import AuthorizationCodeMixin, TokenMixin
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -41,20 +47,25 @@ from sqlalchemy.orm import Session
 
 from kairos.identity.domain.roles import Role, effective_permissions
 from kairos.identity.keys import SigningKeys
+from kairos.identity.repository import load_account_record_sync
+from kairos.identity.sessions import IDLE_TIMEOUT
 from kairos.identity.tables import (
     access_tokens,
     authorization_codes,
+    browser_sessions,
     memberships,
     oauth_clients,
     refresh_tokens,
-    users,
 )
+from kairos.platform.crypto import DataCipher
 
+CIPHER = "kairos.cipher"  # where a grant's session carries the service's cipher (``Session.info``)
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=10)
 REFRESH_TOKEN_LIFETIME = timedelta(days=14)
 AUTHORIZATION_CODE_LIFETIME = timedelta(minutes=2)
 ID_TOKEN_LIFETIME = timedelta(minutes=10)
 SCOPES_SUPPORTED = ["openid", "profile", "email", "offline_access"]
+ORGANISATION_PARAMETER = "organisation"  # of /authorize: the organisation the session acts for
 
 T = TypeVar("T")
 
@@ -117,6 +128,7 @@ class KairosRequest(OAuth2Request):  # type: ignore[misc]
         self.family_id: uuid.UUID | None = None
         self.session_id: uuid.UUID | None = None
         self.amr: list[str] = ["pwd"]  # how the browser session's user authenticated (RFC 8176)
+        self.organisation_id: uuid.UUID | None = None  # the organisation the grant acts for
 
     @property
     def args(self) -> dict[str, str]:
@@ -132,7 +144,7 @@ class KairosRequest(OAuth2Request):  # type: ignore[misc]
 
 @dataclass(frozen=True)
 class Account:
-    """A user as tokens describe them."""
+    """A user as tokens describe them, acting for one organisation (``organisation_id``) or none."""
 
     id: uuid.UUID
     email: str
@@ -140,34 +152,59 @@ class Account:
     locale: str
     zone: str
     email_verified: bool
-    roles: frozenset[Role]
+    roles: frozenset[Role]  # held globally, and in ``organisation_id``
     organisation_id: uuid.UUID | None
+    global_roles: frozenset[Role] = frozenset()
+    organisations: tuple[uuid.UUID, ...] = ()  # every organisation the person is a member of, first joined first
 
     def get_user_id(self) -> str:
         return str(self.id)
 
 
-def load_account(session: Session, user_id: uuid.UUID) -> Account | None:
-    row = session.execute(select(users).where(users.c.id == user_id, users.c.disabled_at.is_(None))).mappings().first()
+def load_account(session: Session, user_id: uuid.UUID, organisation_id: uuid.UUID | None = None) -> Account | None:
+    """The enabled account, acting for ``organisation_id`` if given (with no organisational role at all once it is
+    no longer a member there), else for the first organisation it joined."""
+    row = load_account_record_sync(session, session.info[CIPHER], user_id, is_enabled=True)  # cipher: ``run``
     if row is None:
         return None
     held = session.execute(
         select(memberships.c.organisation_id, memberships.c.role)
         .where(memberships.c.user_id == user_id)
-        .order_by(memberships.c.created_at)
+        .order_by(memberships.c.created_at, memberships.c.organisation_id)
     ).all()
-    organisation = held[0][0] if held else None
-    roles = {Role(role) for role in row["global_roles"]} | {Role(role) for org, role in held if org == organisation}
+    joined = tuple(dict.fromkeys(org for org, _ in held))
+    acting = organisation_id if organisation_id is not None else (joined[0] if joined else None)
+    if acting not in joined:
+        acting = None
+    global_roles = frozenset(Role(role) for role in row.global_roles)
+    roles = global_roles | {Role(role) for org, role in held if org == acting}
     return Account(
-        id=row["id"],
-        email=row["email"],
-        display_name=row["display_name"],
-        locale=row["locale"],
-        zone=row["zone"],
-        email_verified=row["email_verified_at"] is not None,
+        id=row.id,
+        email=row.email,
+        display_name=row.display_name,
+        locale=row.locale,
+        zone=row.zone,
+        email_verified=row.is_email_verified,
         roles=frozenset(roles),
-        organisation_id=organisation,
+        organisation_id=acting,
+        global_roles=global_roles,
+        organisations=joined,
     )
+
+
+def chosen_organisation(request: KairosRequest, account: Account) -> uuid.UUID | None:
+    """The organisation an authorization request asks to act for: one of the person's (``AccessDeniedError``
+    otherwise, alike for an unknown organisation and another's), or by default the first they joined."""
+    wanted = request.payload.data.get(ORGANISATION_PARAMETER)
+    if not wanted:
+        return account.organisations[0] if account.organisations else None
+    try:
+        organisation = uuid.UUID(wanted)
+    except ValueError:
+        organisation = None
+    if organisation is None or organisation not in account.organisations:
+        raise AccessDeniedError(description="the account is not a member of the organisation asked for")
+    return organisation
 
 
 @dataclass(frozen=True)
@@ -243,6 +280,7 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
     code_challenge_method: str
     auth_time: datetime
     amr: tuple[str, ...]
+    organisation_id: uuid.UUID | None = None
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -278,6 +316,7 @@ class IssuedToken(TokenMixin):  # type: ignore[misc]
     expires_at: datetime
     revoked: bool
     rotated: bool = False
+    organisation_id: uuid.UUID | None = None  # refresh tokens: the organisation the grant acts for
 
     def check_client(self, client: Client) -> bool:
         return self.client_id == client.get_client_id()
@@ -310,6 +349,7 @@ def _refresh_token(session: Session, token: str) -> IssuedToken | None:
         expires_at=row["expires_at"],
         revoked=row["revoked_at"] is not None,
         rotated=row["rotated_at"] is not None,
+        organisation_id=row["organisation_id"],
     )
 
 
@@ -393,6 +433,15 @@ class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012
 
+    def create_authorization_response(self, redirect_uri: str, grant_user: Account | None) -> Any:
+        if grant_user is not None:
+            try:
+                self.request.organisation_id = chosen_organisation(self.request, grant_user)
+            except AccessDeniedError as refused:
+                refused.redirect_uri = redirect_uri
+                raise
+        return super().create_authorization_response(redirect_uri, grant_user)
+
     def save_authorization_code(self, code: str, request: KairosRequest) -> None:
         data = request.payload.data
         now = datetime.now(UTC)
@@ -410,6 +459,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 auth_time=getattr(request, "auth_time", now),
                 amr=request.amr,
                 expires_at=now + AUTHORIZATION_CODE_LIFETIME,
+                organisation_id=request.organisation_id,
             )
         )
 
@@ -434,6 +484,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             return None
         self.request.session_id = row["session_id"]
         self.request.family_id = _family_of_code(row["code_hash"])
+        self.request.organisation_id = row["organisation_id"]
         return AuthorizationCode(
             code_hash=row["code_hash"],
             user_id=row["user_id"],
@@ -445,6 +496,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             code_challenge_method=row["code_challenge_method"],
             auth_time=row["auth_time"],
             amr=tuple(row["amr"]),
+            organisation_id=row["organisation_id"],
         )
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
@@ -455,7 +507,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         )
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
-        return load_account(self.request.session, authorization_code.user_id)
+        return load_account(self.request.session, authorization_code.user_id, authorization_code.organisation_id)
 
 
 def _family_of_code(code_hash: bytes) -> uuid.UUID:
@@ -478,14 +530,46 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             revoke_family(session, token.family_id, at=datetime.now(UTC))
             return None
         self.request.family_id = token.family_id
+        self.request.organisation_id = token.organisation_id  # a refresh never changes the organisation
         self.request.session_id = session.scalar(
             select(refresh_tokens.c.session_id).where(refresh_tokens.c.token_hash == token.key)
         )
+        if self.request.session_id is not None and not self._session_goes_on(token, self.request.session_id):
+            # The browser session it was obtained in timed out (or is gone): so does the grant.
+            assert token.family_id is not None
+            revoke_family(session, token.family_id, at=datetime.now(UTC))
+            return None
         return token
+
+    def _session_goes_on(self, token: IssuedToken, session_id: uuid.UUID) -> bool:
+        """Whether the token's browser session still lets it refresh; a refresh is the person's activity in the
+        application, so it restarts the session's idle clock (never past its absolute timeout).
+
+        A third-party application allowed ``offline_access`` acts while the person is away (OIDC Core §11): its
+        tokens outlive the session's timeouts, and end when the session is signed out (``revoke_session_tokens``),
+        the grant is revoked, or they expire."""
+        client: Client = self.request.client
+        if not client.first_party and "offline_access" in token.scope.split():
+            return True
+        if token.client_id != client.client_id:
+            return True  # refused by the grant (another client's token): no activity recorded for it
+        now = datetime.now(UTC)
+        touched = self.request.session.execute(
+            update(browser_sessions)
+            .where(
+                browser_sessions.c.id == session_id,
+                browser_sessions.c.revoked_at.is_(None),
+                browser_sessions.c.expires_at > now,
+                browser_sessions.c.last_seen_at > now - IDLE_TIMEOUT,
+            )
+            .values(last_seen_at=now)
+            .returning(browser_sessions.c.id)
+        ).first()
+        return touched is not None
 
     def authenticate_user(self, refresh_token: IssuedToken) -> Account | None:
         assert refresh_token.user_id is not None
-        return load_account(self.request.session, refresh_token.user_id)
+        return load_account(self.request.session, refresh_token.user_id, refresh_token.organisation_id)
 
     def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
         self.request.session.execute(
@@ -602,10 +686,13 @@ class Introspection(_TokenLookup, IntrospectionEndpoint):  # type: ignore[misc]
 
 
 class OAuthServer(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, *, engine: Engine, keys: SigningKeys, issuer: str, audience: str) -> None:
+    def __init__(
+        self, *, engine: Engine, keys: SigningKeys, issuer: str, audience: str, cipher: Callable[[], DataCipher]
+    ) -> None:
         # Scopes are checked per client (``Client.get_allowed_scope``): services add their own, e.g. SMART's.
         super().__init__(scopes_supported=None)
         self.engine = engine
+        self.cipher = cipher  # resolved on first use, as the service's units of work do
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
@@ -654,6 +741,7 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
                     scope=token.get("scope", ""),
                     issued_at=issued_at,
                     expires_at=issued_at + REFRESH_TOKEN_LIFETIME,
+                    organisation_id=request.organisation_id,
                 )
             )
 
@@ -704,8 +792,10 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
             "scope": scope or "",
         }
         if user is not None:
+            # Roles and permissions held globally and in the one organisation acted for, never another's.
             claims["roles"] = sorted(user.roles)
             claims["permissions"] = sorted(effective_permissions(user.roles))
+            claims["global_permissions"] = sorted(effective_permissions(user.global_roles))
             if user.organisation_id is not None:
                 claims["org"] = str(user.organisation_id)
         access_token = jwt.encode(
@@ -737,7 +827,7 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
 
         Called in a worker thread; ``current_session`` is that thread's session.
         """
-        with Session(self.engine) as session, session.begin():
+        with Session(self.engine, info={CIPHER: self.cipher()}) as session, session.begin():
             self._local.session = session
             try:
                 return work(session)

@@ -61,6 +61,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "instead of a code from the app. Each works once. They are shown only now.",
         "recovery_codes": "Recovery codes",
         "continue": "Continue",
+        "passkey_heading": "Passkey",
+        "passkey_sign_in": "Sign in with a passkey",
+        "passkey_sign_in_help": "No password needed: your device asks for your fingerprint, face or PIN.",
+        "passkey_sign_in_failed": "That passkey did not sign you in. Try again, or use your password.",
     },
     "fr": {
         "sign_in_title": "Connexion à Kairos",
@@ -106,6 +110,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "qu’une seule fois.",
         "recovery_codes": "Codes de secours",
         "continue": "Continuer",
+        "passkey_heading": "Clé d’accès",
+        "passkey_sign_in": "Se connecter avec une clé d’accès",
+        "passkey_sign_in_help": "Sans mot de passe : votre appareil vous demande votre empreinte, votre visage ou "
+        "votre code PIN.",
+        "passkey_sign_in_failed": "Cette clé d’accès ne vous a pas connecté. Réessayez, ou utilisez votre mot de "
+        "passe.",
     },
 }
 
@@ -116,12 +126,16 @@ for _language, _texts in FEDERATION_MESSAGES.items():  # organisations' identity
 for _language, _texts in CONSENT_MESSAGES.items():  # third-party applications' consent page
     MESSAGES[_language].update(_texts)
 
-# Pages that run identity's own script (the second step's passkey button): the same policy, plus scripts and
-# requests to identity itself.
+# Pages that run identity's own script (the passkey buttons of the sign-in and second-step pages): the same
+# policy, plus scripts and requests to identity itself.
 SCRIPTED_PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SCRIPTED_TEMPLATES = frozenset({"sign_in.html", "code.html"})
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
@@ -164,8 +178,7 @@ def render(
         status_code=status,
         headers={
             "Cache-Control": "no-store",
-            "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'",
+            "Content-Security-Policy": SCRIPTED_PAGE_POLICY if template in SCRIPTED_TEMPLATES else PAGE_POLICY,
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
             **(headers or {}),

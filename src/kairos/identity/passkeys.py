@@ -33,6 +33,8 @@ from webauthn.helpers.structs import (
 )
 
 from kairos.identity.domain.passkeys import CHALLENGE_LIFETIME, RelyingParty, check_room_for_another
+from kairos.identity.repository import load_account_record
+from kairos.identity.service import UnknownUser
 from kairos.identity.tables import passkey_challenges, passkeys, users
 from kairos.platform import audit
 from kairos.platform.db.uow import UnitOfWork
@@ -75,9 +77,9 @@ class PasskeyUsed:
 async def registration_options(*, uow: UnitOfWork, rp: RelyingParty, user_id: uuid.UUID) -> Ceremony:
     """Options for ``navigator.credentials.create()``; the account's passkeys are excluded (no second copy)."""
     async with uow:
-        account = (
-            await uow.session.execute(select(users.c.email, users.c.display_name).where(users.c.id == user_id))
-        ).one()
+        account = await load_account_record(uow.session, uow.cipher, user_id=user_id)
+        if account is None:
+            raise UnknownUser("no such user")
         existing = list(
             await uow.session.scalars(select(passkeys.c.credential_id).where(passkeys.c.user_id == user_id))
         )
@@ -181,6 +183,37 @@ async def remove_passkey(*, uow: UnitOfWork, user_id: uuid.UUID, passkey_id: uui
             data_subject=user_id,
         )
         await uow.commit()
+
+
+async def rename_passkey(*, uow: UnitOfWork, user_id: uuid.UUID, passkey_id: uuid.UUID, name: str) -> Passkey:
+    async with uow:
+        row = (
+            await uow.session.execute(
+                update(passkeys)
+                .where(passkeys.c.user_id == user_id, passkeys.c.id == passkey_id)
+                .values(name=name)
+                .returning(
+                    passkeys.c.id,
+                    passkeys.c.name,
+                    passkeys.c.transports,
+                    passkeys.c.created_at,
+                    passkeys.c.last_used_at,
+                )
+            )
+        ).first()
+        if row is None:
+            raise UnknownPasskey("no such passkey")
+        audit.record(
+            uow,
+            actor=str(user_id),
+            action="update",
+            resource_type="identity.passkey",
+            resource_id=passkey_id,
+            data_subject=user_id,
+            fields=("name",),
+        )
+        await uow.commit()
+    return Passkey(row.id, row.name, tuple(row.transports), row.created_at, row.last_used_at)
 
 
 async def authentication_options(*, uow: UnitOfWork, rp: RelyingParty, user_id: uuid.UUID | None) -> Ceremony:

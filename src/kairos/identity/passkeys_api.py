@@ -1,6 +1,7 @@
-"""Passkeys, under ``/api/v1/identity``: a person's own (``/me/passkeys``: register, list, remove; an access token),
-and signing in with one (``/sign-in/passkey``: JSON for the page's script, by the browser session's cookie, with
-the CSRF token in an ``X-CSRF-Token`` header) — as the second step after a password, or alone without one.
+"""Passkeys, under ``/api/v1/identity``: a person's own (``/me/passkeys``: register, list, rename, remove; an
+access token), and signing in with one (``/sign-in/passkey``: JSON for the page's script, by the browser
+session's cookie, with the CSRF token in an ``X-CSRF-Token`` header) — as the second step after a password, or
+alone without one.
 
 A ceremony is two calls: ``…/options`` gives the ``publicKey`` options for ``navigator.credentials.create()`` or
 ``.get()`` and a ``challenge_id``; the second call sends the authenticator's answer (its JSON form, WebAuthn
@@ -57,6 +58,10 @@ class PasskeyCreate(BaseModel):
     challenge_id: uuid.UUID
     name: str = Field(min_length=1, max_length=100, description='what the person calls it ("work laptop")')
     credential: dict[str, Any] = Field(description="the PublicKeyCredential's JSON form (RegistrationResponseJSON)")
+
+
+class PasskeyUpdate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="what the person calls it")
 
 
 class PasskeyRead(BaseModel):
@@ -119,6 +124,12 @@ async def register_passkey(body: PasskeyCreate, me: Me, uow: Uow, identity: Stat
 async def list_my_passkeys(me: Me, uow: Uow) -> list[PasskeyRead]:
     """Your passkeys."""
     return [_read(passkey) for passkey in await passkeys.list_passkeys(uow=uow, user_id=me.id)]
+
+
+@router.patch("/me/passkeys/{passkey_id}")
+async def rename_my_passkey(passkey_id: uuid.UUID, body: PasskeyUpdate, me: Me, uow: Uow) -> PasskeyRead:
+    """Rename one of your passkeys."""
+    return _read(await passkeys.rename_passkey(uow=uow, user_id=me.id, passkey_id=passkey_id, name=body.name))
 
 
 @router.delete("/me/passkeys/{passkey_id}", status_code=204)

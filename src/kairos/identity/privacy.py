@@ -7,7 +7,8 @@ redeliveries, and the domain counts one answer per service). State lives in the 
 identity carries on where it was; ``PrivacyChecker`` fails requests whose deadline passed and deletes export parts
 past their retention.
 
-Erasure locks the account at once (sign-in refused, sessions and tokens revoked) and wipes identity's own data last,
+Erasure locks the account at once (sign-in refused, sessions, tokens and third-party applications' grants revoked)
+and wipes identity's own data last (sign-in links to identity providers and passkeys with it),
 in the transaction that records the last service's answer. Export parts are stored encrypted and handed to the
 subject only. Every step is audited (``kairos.platform.audit``).
 """
@@ -47,18 +48,26 @@ from kairos.identity.domain.privacy import (
     require_recent_sign_in,
 )
 from kairos.identity.mail import compose, queue_mail
-from kairos.identity.profiles import field_context
+from kairos.identity.repository import field_context, load_account_record, open_account, sealed_account
 from kairos.identity.service import UnknownUser
 from kairos.identity.settings import load_identity_settings
 from kairos.identity.tables import (
     access_tokens,
     account_tokens,
     browser_sessions,
+    client_grants,
     consents,
     data_request_answers,
     data_subject_requests,
+    external_identities,
+    federation_attempts,
+    identity_providers,
     known_devices,
     memberships,
+    oauth_clients,
+    passkey_challenges,
+    passkeys,
+    pending_consents,
     professional_profiles,
     profiles,
     recovery_codes,
@@ -251,7 +260,7 @@ async def request_data(
                 resource_type="identity.account",
                 resource_id=subject_id,
                 data_subject=subject_id,
-                fields=("disabled_at", "sessions", "tokens"),
+                fields=("disabled_at", "sessions", "tokens", "client_grants"),
                 purpose="GDPR erasure: account locked",
             )
         await uow.commit()
@@ -260,11 +269,13 @@ async def request_data(
 
 
 async def _lock_account(uow: UnitOfWork, user_id: uuid.UUID, *, at: datetime) -> None:
-    """Sign-in refused from now on (``disabled_at``), every session and token revoked."""
+    """Sign-in refused from now on (``disabled_at``), every session, token and third-party application's grant
+    revoked (so that no application keeps acting for the person while the services erase)."""
     await uow.session.execute(
         update(users).where(users.c.id == user_id, users.c.disabled_at.is_(None)).values(disabled_at=at)
     )
-    for table in (browser_sessions, refresh_tokens, access_tokens):
+    await uow.session.execute(delete(pending_consents).where(pending_consents.c.user_id == user_id))
+    for table in (browser_sessions, refresh_tokens, access_tokens, client_grants):
         await uow.session.execute(
             update(table).where(table.c.user_id == user_id, table.c.revoked_at.is_(None)).values(revoked_at=at)
         )
@@ -372,6 +383,7 @@ async def _identity_part(uow: UnitOfWork, cipher: DataCipher, user_id: uuid.UUID
     secret, token digests) are named, not given."""
     session = uow.session
     account = (await session.execute(select(users).where(users.c.id == user_id))).mappings().one()
+    opened_account = await open_account(cipher, account)
     profile = (await session.execute(select(profiles).where(profiles.c.user_id == user_id))).mappings().first()
 
     async def opened(table: str, column: str, value: str | None) -> str | None:
@@ -400,11 +412,31 @@ async def _identity_part(uow: UnitOfWork, cipher: DataCipher, user_id: uuid.UUID
         .mappings()
         .first()
     )
+    grant_rows = await session.execute(
+        select(client_grants, oauth_clients.c.name)
+        .select_from(client_grants.join(oauth_clients, oauth_clients.c.client_id == client_grants.c.client_id))
+        .where(client_grants.c.user_id == user_id)
+        .order_by(client_grants.c.granted_at)
+    )
+    link_rows = await session.execute(
+        select(external_identities, identity_providers.c.display_name, identity_providers.c.organisation_id)
+        .select_from(
+            external_identities.join(identity_providers, identity_providers.c.id == external_identities.c.provider_id)
+        )
+        .where(external_identities.c.user_id == user_id)
+        .order_by(external_identities.c.linked_at)
+    )
+    passkey_rows = await session.execute(
+        select(passkeys).where(passkeys.c.user_id == user_id).order_by(passkeys.c.created_at)
+    )
+    token_rows = await session.execute(
+        select(refresh_tokens).where(refresh_tokens.c.user_id == user_id).order_by(refresh_tokens.c.issued_at)
+    )
     return {
         "account": {
             "id": str(account["id"]),
-            "email": account["email"],
-            "display_name": account["display_name"],
+            "email": opened_account.email,
+            "display_name": opened_account.display_name,
             "locale": account["locale"],
             "zone": account["zone"],
             "roles": list(account["global_roles"]),
@@ -465,6 +497,49 @@ async def _identity_part(uow: UnitOfWork, cipher: DataCipher, user_id: uuid.UUID
                 "methods": list(row.methods),
             }
             for row in session_rows
+        ],
+        "third_party_applications": [
+            {
+                "client_id": row.client_id,
+                "name": row.name,
+                "scopes": list(row.scopes),
+                "granted_at": _iso(row.granted_at),
+                "revoked_at": _iso(row.revoked_at),
+            }
+            for row in grant_rows
+        ],
+        "identity_provider_links": [
+            {
+                "provider_id": str(row.provider_id),
+                "provider": row.display_name,
+                "organisation_id": str(row.organisation_id),
+                "subject": row.subject,  # the provider's name for the person (tenant and object id at Entra ID)
+                "linked_at": _iso(row.linked_at),
+                "last_signed_in_at": _iso(row.last_signed_in_at),
+            }
+            for row in link_rows
+        ],
+        "passkeys": [
+            {
+                "name": row.name,
+                "created_at": _iso(row.created_at),
+                "last_used_at": _iso(row.last_used_at),
+                "transports": list(row.transports),
+                "is_discoverable": row.is_discoverable,
+            }
+            for row in passkey_rows
+        ],
+        "refresh_tokens": [  # the tokens themselves are kept as digests only: their use, never their value
+            {
+                "client_id": row.client_id,
+                "scope": row.scope,
+                "organisation_id": None if row.organisation_id is None else str(row.organisation_id),
+                "issued_at": _iso(row.issued_at),
+                "expires_at": _iso(row.expires_at),
+                "rotated_at": _iso(row.rotated_at),
+                "revoked_at": _iso(row.revoked_at),
+            }
+            for row in token_rows
         ],
     }
 
@@ -575,7 +650,8 @@ async def record_erasure_statement(event: ErasureDone, meta: EventMeta, uow: Uni
 
 async def _mail_receipt(uow: UnitOfWork, request: DataSubjectRequest, *, at: datetime) -> None:
     """The person can no longer sign in: their receipt goes to the address the account had, the last mail it gets."""
-    account = (await uow.session.execute(select(users.c.email).where(users.c.id == request.subject_id))).one()
+    account = await load_account_record(uow.session, uow.cipher, user_id=request.subject_id)
+    assert account is not None  # the account row stays, erased or not
     statements = await uow.session.execute(
         select(data_request_answers.c.service, data_request_answers.c.statement)
         .where(data_request_answers.c.request_id == request.id)
@@ -630,6 +706,11 @@ async def _erase_account(uow: UnitOfWork, user_id: uuid.UUID, *, at: datetime) -
         ("organisation memberships", memberships),
         ("authenticator app", totp_authenticators),
         ("recovery codes", recovery_codes),
+        ("passkeys", passkeys),
+        ("passkey challenges", passkey_challenges),
+        ("links to identity providers", external_identities),
+        ("third-party application grants", client_grants),
+        ("pending consent requests", pending_consents),
         ("known devices", known_devices),
         ("browser sessions", browser_sessions),
         ("refresh tokens", refresh_tokens),
@@ -639,14 +720,17 @@ async def _erase_account(uow: UnitOfWork, user_id: uuid.UUID, *, at: datetime) -
         count = await _count_deleted(uow, table, user_id)
         if count:
             deleted.append(f"{label} ({count})")
+    # A sign-in at a provider that waited for this account's password names it: gone too.
+    await uow.session.execute(delete(federation_attempts).where(federation_attempts.c.link_user_id == user_id))
     await uow.session.execute(
         update(users)
         .where(users.c.id == user_id)
         .values(
             # The address is unique and required: a value that can never be anyone's (RFC 2606 .invalid).
-            email=f"erased-{user_id}@erased.invalid",
+            **await sealed_account(
+                uow.cipher, user_id, email=f"erased-{user_id}@erased.invalid", display_name=ERASED_DISPLAY_NAME
+            ),
             password_hash=None,
-            display_name=ERASED_DISPLAY_NAME,
             locale="en",
             zone="UTC",
             global_roles=[],
@@ -675,7 +759,17 @@ async def _erase_account(uow: UnitOfWork, user_id: uuid.UUID, *, at: datetime) -
         resource_type="identity.account",
         resource_id=user_id,
         data_subject=user_id,
-        fields=("email", "display_name", "password_hash", "profile", "professional_profiles", "memberships"),
+        fields=(
+            "email",
+            "display_name",
+            "password_hash",
+            "profile",
+            "professional_profiles",
+            "memberships",
+            "passkeys",
+            "external_identities",
+            "client_grants",
+        ),
         purpose="GDPR erasure",
     )
     return {

@@ -34,6 +34,14 @@ from kairos.identity.domain.verification import (
     VerificationStatus,
     Verified,
 )
+from kairos.identity.repository import (
+    ACCOUNT_COLUMNS,
+    display_name_of,
+    field_context,
+    open_account,
+    open_display_name,
+    sealed_account,
+)
 from kairos.identity.service import UnknownUser
 from kairos.identity.tables import professional_profiles, profiles, users
 from kairos.platform import audit
@@ -50,11 +58,6 @@ CREDENTIAL_FIELDS = ("specialty", "licence_number", "issuing_authority", "langua
 
 class UnknownProfessionalProfile(Exception):
     """No professional profile for this person in this organisation (or not one the caller may see)."""
-
-
-def field_context(table: str, column: str, user_id: uuid.UUID) -> bytes:
-    """The encryption context of one personal field: where it lives, so a copied value does not decrypt."""
-    return f"identity.{table}.{column}:{user_id}".encode()
 
 
 async def _seal(cipher: DataCipher, table: str, column: str, user_id: uuid.UUID, value: str | None) -> str | None:
@@ -89,11 +92,7 @@ class Profile:
 async def _load_profile(uow: UnitOfWork, cipher: DataCipher, user_id: uuid.UUID, *, lock: bool = False) -> Profile:
     query = (
         select(
-            users.c.id,
-            users.c.email,
-            users.c.display_name,
-            users.c.locale,
-            users.c.zone,
+            *ACCOUNT_COLUMNS,
             profiles.c.given_name,
             profiles.c.family_name,
             profiles.c.phone,
@@ -108,13 +107,14 @@ async def _load_profile(uow: UnitOfWork, cipher: DataCipher, user_id: uuid.UUID,
     row = (await uow.session.execute(query)).mappings().first()
     if row is None:
         raise UnknownUser("no such user")
+    account = await open_account(cipher, row)
     opened = {field: await _open(cipher, "profiles", field, user_id, row[field]) for field in PERSONAL_FIELDS}
     return Profile(
-        user_id=row["id"],
-        email=row["email"],
-        display_name=row["display_name"],
-        locale=row["locale"],
-        zone=row["zone"],
+        user_id=account.id,
+        email=account.email,
+        display_name=account.display_name,
+        locale=account.locale,
+        zone=account.zone,
         notifications=NotificationPreferences.from_plain(row["notification_preferences"]),
         updated_at=row["updated_at"],
         **opened,
@@ -151,7 +151,9 @@ async def update_profile(
         if "notifications" in changes:
             wanted: Mapping[NotificationKind, frozenset[Channel]] = changes["notifications"]
             notifications = notifications.changed(wanted)
-        account = {field: changes[field] for field in ("display_name", "locale", "zone") if field in changes}
+        account = {field: changes[field] for field in ("locale", "zone") if field in changes}
+        if "display_name" in changes:
+            account |= await sealed_account(cipher, user_id, display_name=changes["display_name"])
         if account:
             await uow.session.execute(update(users).where(users.c.id == user_id).values(**account))
         personal = {
@@ -241,7 +243,7 @@ async def _professional(cipher: DataCipher, row: RowMapping) -> Professional:
         expires_at=row["expires_at"],
         reminded_at=row["reminded_at"],
     )
-    return Professional(profile, row["display_name"])
+    return Professional(profile, await open_display_name(cipher, user_id, row["display_name"]))
 
 
 async def _save_professional(uow: UnitOfWork, cipher: DataCipher, profile: ProfessionalProfile) -> None:
@@ -390,7 +392,7 @@ async def submit_professional_profile(
             current = ProfessionalProfile.draft(
                 user_id=user_id, organisation_id=organisation_id, credentials=credentials
             )
-            display_name = await uow.session.scalar(select(users.c.display_name).where(users.c.id == user_id))
+            display_name = await display_name_of(uow.session, cipher, user_id)
             found = Professional(current, display_name or "")
         submitted = found.profile.submit(at=uow.clock.now(), credentials=credentials)
         await _save_professional(uow, cipher, submitted)
@@ -412,7 +414,9 @@ async def list_professional_profiles(
 ) -> tuple[list[Professional], str | None]:
     """The organisation's professional profiles (those waiting: ``status=submitted``), for its verifiers."""
     async with uow:
-        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="professionals:verify")
+        await require_permission(
+            uow, by=actor_id, organisation_id=organisation_id, permission="professionals:verify", token=by
+        )
         query = (
             select(professional_profiles, users.c.display_name)
             .join(users, users.c.id == professional_profiles.c.user_id)
@@ -442,7 +446,7 @@ async def read_professional_profile(
     async with uow:
         if actor_id != user_id:
             await require_permission(
-                uow, by=actor_id, organisation_id=organisation_id, permission="professionals:verify"
+                uow, by=actor_id, organisation_id=organisation_id, permission="professionals:verify", token=by
             )
         found = await _load_professional(uow, cipher, user_id, organisation_id)
         if found is None:
@@ -474,7 +478,9 @@ async def decide_professional_profile(
 ) -> Professional:
     """Verify a submitted profile until an expiry, or reject it with a reason; nobody decides on their own."""
     async with uow:
-        await require_permission(uow, by=actor_id, organisation_id=organisation_id, permission="professionals:verify")
+        await require_permission(
+            uow, by=actor_id, organisation_id=organisation_id, permission="professionals:verify", token=by
+        )
         if actor_id == user_id:
             raise NotAllowed("nobody verifies their own credentials")
         found = await _load_professional(uow, cipher, user_id, organisation_id, lock=True)
@@ -595,7 +601,7 @@ async def seed_verified_professional(
         .verify(by="demo-data", at=now)
     )
     await _save_professional(uow, cipher, profile)
-    display_name = await uow.session.scalar(select(users.c.display_name).where(users.c.id == user_id))
+    display_name = await display_name_of(uow.session, cipher, user_id)
     verified = replace(profile, pending_events=tuple(e for e in profile.pending_events if isinstance(e, Verified)))
     _publish(uow, Professional(verified, display_name or ""))
 

@@ -1,6 +1,7 @@
 """Role management inside an organisation, under ``/api/v1/identity/organisations/{organisation_id}/members``:
 its domain admins (``roles:manage``) and operators give and take the organisational roles (professional,
 staff, domain admin). Global roles (patient, operator) are given to accounts by operators (``admin_api``).
+``/me/organisations``: the organisations a person may act for.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from kairos.identity import memberships
 from kairos.identity.domain.roles import Role
 from kairos.identity.memberships import Member
 from kairos.identity.profiles_api import Cipher
-from kairos.identity.schemas import MemberRead
+from kairos.identity.schemas import MemberRead, MyOrganisationRead
 from kairos.identity.sessions_api import IdentityCaller, Me
 from kairos.platform.db.uow import UnitOfWork
 from kairos.platform.http.pagination import Page, PageRequest, page_request
@@ -30,6 +31,22 @@ def member_read(member: Member) -> MemberRead:
     return MemberRead(
         user_id=member.user_id, email=member.email, display_name=member.display_name, roles=list(member.roles)
     )
+
+
+@router.get("/me/organisations")
+async def list_my_organisations(me: Me, caller: IdentityCaller, uow: Uow) -> list[MyOrganisationRead]:
+    """Your organisations and roles in each; a session acts for one (``organisation`` at /authorize)."""
+    found = await memberships.my_organisations(uow=uow, by=caller, user_id=me.id)
+    return [
+        MyOrganisationRead(
+            organisation_id=organisation.id,
+            name=organisation.name,
+            kind=organisation.kind,
+            roles=list(organisation.roles),
+            is_acting=caller.acts_for(organisation.id),
+        )
+        for organisation in found
+    ]
 
 
 @router.get("/organisations/{organisation_id}/members")

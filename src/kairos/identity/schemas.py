@@ -256,6 +256,17 @@ class MemberRead(BaseModel):
     roles: list[Role] = Field(description="roles held in this organisation")
 
 
+class MyOrganisationRead(BaseModel):
+    organisation_id: uuid.UUID
+    name: str
+    kind: str
+    roles: list[Role] = Field(description="your roles in this organisation")
+    is_acting: bool = Field(
+        description="whether this request's token acts for it; to act for another, authorize again with "
+        "organisation=<organisation_id>"
+    )
+
+
 class ConsentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -18,6 +18,7 @@ from kairos.identity.domain.passwords import PasswordPolicy
 from kairos.identity.domain.roles import Role
 from kairos.identity.oauth import digest, revoke_session_tokens
 from kairos.identity.passwords import PasswordHasher
+from kairos.identity.repository import email_lookup, normalised_email, sealed_account
 from kairos.identity.tables import browser_sessions, memberships, oauth_clients, organisations, users
 from kairos.platform import audit
 from kairos.platform.auth.principal import Principal
@@ -92,8 +93,9 @@ async def create_user(
     fixes the new account's id (the demo's professionals, whom other services' demo data name). Publishes
     ``UserRegistered`` with the unit of work's commit, whoever creates the account (registration, operator, CLI).
     """
-    normalised = email.strip().lower()
-    exists = await uow.session.scalar(select(users.c.id).where(users.c.email == normalised))
+    normalised = normalised_email(email)
+    lookup = await email_lookup(uow.cipher, normalised)
+    exists = await uow.session.scalar(select(users.c.id).where(users.c.email_lookup == lookup))
     if exists is not None:
         raise AccountExists(normalised)
     organisational = {role for role in roles if role.is_organisational}
@@ -105,20 +107,20 @@ async def create_user(
         POLICY.check(password, blocklist=common_passwords(), has_mfa=False, email=normalised).raise_if_not_acceptable()
     user_id = user_id or new_id()
     now = uow.clock.now()
+    sealed = await sealed_account(uow.cipher, user_id, email=normalised, display_name=display_name)
     try:
-        # A savepoint: two registrations of one address racing past the check above meet the unique index,
-        # and the loser's transaction stays usable for what its caller does about it.
+        # A savepoint: two registrations of one address racing past the check above meet the unique index (of
+        # the address's lookup hash), and the loser's transaction stays usable for what its caller does about it.
         async with uow.session.begin_nested():
             await uow.session.execute(
                 insert(users).values(
                     id=user_id,
-                    email=normalised,
                     password_hash=await hasher().hash_async(password) if password else password_hash,
-                    display_name=display_name,
                     locale=locale,
                     zone=zone,
                     global_roles=sorted(role.value for role in roles - organisational),
                     email_verified_at=now if email_verified else None,
+                    **sealed,
                 )
             )
     except IntegrityError as error:
@@ -136,6 +138,7 @@ async def create_user(
             roles=sorted(role.value for role in roles),
             locale=locale,
             registered_at=now,
+            display_name=display_name,
         ),
         subject=f"user:{user_id}",
     )

@@ -26,6 +26,7 @@ from kairos.identity.domain.mfa import SignInStep, next_step
 from kairos.identity.domain.throttling import ThrottlePolicy
 from kairos.identity.mfa import AMR_PASSWORD, Authenticators
 from kairos.identity.passwords import PasswordHasher
+from kairos.identity.repository import email_lookup
 from kairos.identity.tables import browser_sessions, passkeys, users
 from kairos.identity.throttle import SignInThrottle, known_device, remember_device
 from kairos.platform.clock import Clock
@@ -94,36 +95,47 @@ class Sessions:
         policy: ThrottlePolicy,
         clock: Clock,
     ) -> OpenedSession:
-        """Check a password, throttled; raises ``SignInThrottled`` (not checked) or ``SignInFailed``."""
-        normalised = email.strip().lower()
+        """Check a password, throttled; raises ``SignInThrottled`` (not checked) or ``SignInFailed``.
+
+        Three steps, so that no lock and no connection is held while argon2id runs (``kairos.identity.throttle``):
+        the attempt let through, the password verified, the outcome recorded (and the session opened)."""
         async with self._runtime.unit_of_work() as uow:
+            lookup = await email_lookup(uow.cipher, email)
             row = (
                 await uow.session.execute(
                     select(users.c.id, users.c.password_hash, users.c.email_verified_at).where(
-                        users.c.email == normalised, users.c.disabled_at.is_(None)
+                        users.c.email_lookup == lookup,
+                        users.c.disabled_at.is_(None),
                     )
                 )
             ).first()
             device = None if row is None else await known_device(uow.session, cookie=device_cookie, user_id=row.id)
             at = clock.now()
+            attempt = await SignInThrottle(uow.session, policy).reserve_password_attempt(
+                account=lookup, address=address, device=device, at=at
+            )
+            await uow.commit()
+        if row is None or row.password_hash is None:
+            # Hash anyway, so that timing does not tell which accounts exist (ASVS V6.3).
+            await self._hasher.verify_unknown_account_async(password)
+            verified = False
+        else:
+            verified = await self._hasher.verify_async(row.password_hash, password)
+        rehashed = None
+        if verified and row is not None and row.password_hash and self._hasher.needs_rehash(row.password_hash):
+            rehashed = await self._hasher.hash_async(password)
+        async with self._runtime.unit_of_work() as uow:
+            # The outcome is recorded last in each branch: the throttle's locks are then held only until the commit.
             throttle = SignInThrottle(uow.session, policy)
-            attempt = await throttle.password_attempt(email=normalised, address=address, device=device, at=at)
-            if row is None or row.password_hash is None:
-                # Hash anyway, so that timing does not tell which accounts exist (ASVS V6.3).
-                await self._hasher.verify_unknown_account_async(password)
-                verified = False
-            else:
-                verified = await self._hasher.verify_async(row.password_hash, password)
-            if not verified:
-                await throttle.password_failed(attempt, at=at)
+            if not verified or row is None:
+                await throttle.password_failed(attempt)
                 await uow.commit()
                 raise SignInFailed
-            await throttle.password_succeeded(attempt)
             if row.email_verified_at is None:
+                await throttle.password_succeeded(attempt)
                 await uow.commit()
                 raise EmailNotVerified
-            if self._hasher.needs_rehash(row.password_hash):
-                rehashed = await self._hasher.hash_async(password)
+            if rehashed is not None:
                 await uow.session.execute(update(users).where(users.c.id == row.id).values(password_hash=rehashed))
             new_device_cookie = await remember_device(uow.session, device=device, user_id=row.id, at=at)
             authenticators = Authenticators(uow.session, self._runtime.cipher)
@@ -147,6 +159,7 @@ class Sessions:
                     pending_step=step,
                 )
             )
+            await throttle.password_succeeded(attempt)
             await uow.commit()
         opened = BrowserSession(session_id, row.id, now, (AMR_PASSWORD,), step)
         return OpenedSession(opened, f"{session_id}.{secret}", new_device_cookie)

@@ -109,8 +109,8 @@ Me = Annotated[SignedInUser, Depends(signed_in_user)]
 async def list_my_sessions(me: Me, uow: Uow, page: PageDep) -> Page[SessionRead]:
     """Your sessions: every browser (device) still signed in, oldest first."""
     now = datetime.now(UTC)
-    # A session is listed while anything obtained in it still works: within its timeouts, or holding a
-    # live refresh token (which outlives the browser's idle timeout).
+    # A session is listed while anything obtained in it still works: within its timeouts (the web app's refresh
+    # tokens end with them), or holding a live refresh token of a third-party application allowed offline access.
     holds_refresh_token = exists().where(
         refresh_tokens.c.session_id == browser_sessions.c.id,
         refresh_tokens.c.revoked_at.is_(None),

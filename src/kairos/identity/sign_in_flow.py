@@ -35,9 +35,13 @@ def attempt_address(request: Request, identity: IdentityState) -> str:
 
 
 def safe_next(request: Request, next_url: str) -> str:
-    """Where to go after signing in: back to the authorization endpoint only (no open redirect), else nowhere."""
-    prefix = f"{request.scope.get('root_path', '')}/api/v1/identity/authorize"
-    return next_url if next_url.startswith(prefix) else ""
+    """Where to go after a sign-in step: a path of this very origin (the authorization endpoint, or a page of the
+    web app the gateway serves here, such as ``/account``), else nowhere. Never another site (no open redirect)."""
+    if not next_url.startswith("/") or next_url.startswith("//"):
+        return ""  # "//host/…" is another site to a browser (a scheme-relative URL)
+    if "\\" in next_url or any(ord(character) < 0x20 or ord(character) == 0x7F for character in next_url):
+        return ""  # browsers read a backslash as "/" and drop tabs and newlines (WHATWG URL): no way to a host
+    return next_url
 
 
 def step_location(identity: IdentityState, step: SignInStep, next_url: str) -> str:

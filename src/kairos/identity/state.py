@@ -17,6 +17,7 @@ from kairos.identity.keys import SigningKeys
 from kairos.identity.mail import MailDelivery, MailSender, sender_for
 from kairos.identity.oauth import OAuthServer
 from kairos.identity.passwords import PasswordHasher
+from kairos.identity.repository import seal_clear_accounts
 from kairos.identity.service import hasher
 from kairos.identity.settings import IdentitySettings, load_identity_settings
 from kairos.platform.aio import cancel_and_wait
@@ -69,6 +70,7 @@ class IdentityState:
 
     async def start(self) -> None:
         cipher = self.runtime.cipher
+        await seal_clear_accounts(unit_of_work=self.runtime.unit_of_work)  # rows from before migration 0009
         async with self.runtime.unit_of_work() as uow:
             now = datetime.now(UTC)
             if await self.keys.ensure_active(uow.session, seal=_sealer(cipher), now=now):
@@ -111,7 +113,13 @@ def create_state(runtime: ServiceRuntime) -> IdentityState:
     sync_engine = create_engine(
         runtime.database_url.set(drivername="postgresql+psycopg"), pool_size=5, max_overflow=5, pool_pre_ping=True
     )
-    server = OAuthServer(engine=sync_engine, keys=keys, issuer=issuer, audience=runtime.settings.auth_audience)
+    server = OAuthServer(
+        engine=sync_engine,
+        keys=keys,
+        issuer=issuer,
+        audience=runtime.settings.auth_audience,
+        cipher=lambda: runtime.cipher,
+    )
     verifier = TokenVerifier(
         issuer=issuer,
         audience=runtime.settings.auth_audience,

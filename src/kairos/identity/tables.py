@@ -33,13 +33,16 @@ organisations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# The address and the display name are encrypted (kairos.identity.repository), the address found by its keyed
+# lookup hash; a row without one was written in clear before migration 0009 and is sealed at start-up.
 users = Table(
     "users",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("email", String(320), nullable=False),  # lower-cased
+    Column("email", Text, nullable=False),  # encrypted, lower-cased before
+    Column("email_lookup", LargeBinary),  # HMAC-SHA256 of the lower-cased address (kairos.platform.crypto.lookup)
     Column("password_hash", Text),
-    Column("display_name", String(200), nullable=False),
+    Column("display_name", Text, nullable=False),  # encrypted
     Column("locale", String(20), nullable=False, server_default="en"),
     Column("zone", String(64), nullable=False, server_default="UTC"),
     Column("global_roles", ARRAY(String(50)), nullable=False, server_default="{}"),
@@ -48,7 +51,7 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # Set when a GDPR erasure wiped the account (kairos.identity.privacy): the row stays, personal fields gone.
     Column("erased_at", DateTime(timezone=True)),
-    Index("users_email", "email", unique=True),
+    Index("users_email_lookup", "email_lookup", unique=True),
 )
 
 # A user's roles inside an organisation (professional, staff, domain admin).
@@ -91,8 +94,9 @@ authorization_codes = Table(
     Column("code_challenge_method", String(10), nullable=False),
     Column("auth_time", DateTime(timezone=True), nullable=False),
     Column("amr", ARRAY(String(20)), nullable=False, server_default="{pwd}"),  # how the user authenticated
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     Column("used_at", DateTime(timezone=True)),
+    Column("organisation_id", Uuid),  # the organisation the grant acts for (its tokens' ``org``)
 )
 
 # Refresh tokens rotate on every use; all tokens descending from one grant share a family, and the
@@ -107,9 +111,10 @@ refresh_tokens = Table(
     Column("session_id", Uuid, index=True),  # signing out revokes a session's tokens by it
     Column("scope", Text, nullable=False),
     Column("issued_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     Column("rotated_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("organisation_id", Uuid),  # the organisation the grant acts for, from its authorization code
 )
 
 # Access tokens are JWTs; their ids are kept so that revocation and introspection can answer for them.
@@ -145,7 +150,7 @@ browser_sessions = Table(
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     Column("revoked_at", DateTime(timezone=True)),
     Column("user_agent", String(500)),
     # Authentication methods done (RFC 8176 values: pwd, otp), and the step still owed before the session
@@ -172,6 +177,18 @@ address_budgets = Table(
     metadata,
     Column("network", String(64), primary_key=True),
     Column("drained_at", DateTime(timezone=True), nullable=False),
+)
+
+# Password attempts let through whose outcome is not recorded yet (kairos.identity.throttle): each counts as a
+# failure when the next attempt on the same account or network is judged. Rows live for one argon2id check.
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("subject", String(100), nullable=False, index=True),
+    Column("network", String(64), nullable=False, index=True),
+    Column("device_id", Uuid),  # a known device's attempt does not draw on the network's budget
+    Column("started_at", DateTime(timezone=True), nullable=False),
 )
 
 # Browsers that have signed in to an account (a cookie holds "<id>.<secret>"; only a digest is kept), with
@@ -214,8 +231,9 @@ recovery_codes = Table(
 
 # --- profiles, professional verification and consents (issue 4 §9, §10) -----------------------------------------
 # Columns marked "encrypted" hold the platform cipher's text tokens (kairos.platform.crypto), with the context
-# "identity.<table>.<column>:<user id>" (see kairos.identity.profiles): a value copied to another row or column
-# does not decrypt. The display name, locale and zone stay on ``users``: they are what others are shown.
+# "identity.<table>.<column>:<user id>" (see kairos.identity.repository): a value copied to another row or column
+# does not decrypt. The display name (encrypted too), locale and zone stay on ``users``: they are what others are
+# shown.
 
 profiles = Table(
     "profiles",
@@ -282,12 +300,13 @@ account_tokens = Table(
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("purpose", String(30), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     Column("used_at", DateTime(timezone=True)),
     Column("next_url", Text),  # the authorization request to continue once the link has been followed
 )
 
-# Budgets of mail requests per typed address ("address:<digest>") and per network ("network:<address key>").
+# Budgets of mail requests per typed address ("address:<hex of its keyed lookup hash>", kairos.identity.repository)
+# and per network ("network:<address key>").
 request_budgets = Table(
     "request_budgets",
     metadata,
@@ -378,6 +397,7 @@ identity_providers = Table(
     Column("is_jit_allowed", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("disabled_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
 )
 
 # A person at a provider ("<tid>:<oid>" at Entra ID, "sub" elsewhere) and the Kairos account it signs in as.
@@ -437,7 +457,7 @@ passkey_challenges = Table(
     Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE")),  # None: a passwordless sign-in
     Column("purpose", String(20), nullable=False),  # register, authenticate
     Column("challenge", LargeBinary, nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     Column("used_at", DateTime(timezone=True)),
 )
 
@@ -470,6 +490,6 @@ pending_consents = Table(
     Column("scopes", ARRAY(String(200)), nullable=False),
     Column("authorization_query", Text, nullable=False),  # the query string of the request to /authorize
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     Column("used_at", DateTime(timezone=True)),
 )

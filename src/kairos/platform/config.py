@@ -242,7 +242,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _default_issuer(self) -> Settings:
         if not self.auth_issuer:
-            self.auth_issuer = f"http://127.0.0.1:{self.base_port}/api/v1/identity"
+            # A host name, not an address: browsers refuse passkeys (WebAuthn) for an IP address.
+            self.auth_issuer = f"http://localhost:{self.base_port}/api/v1/identity"
         return self
 
     @field_validator("service_urls", mode="before")

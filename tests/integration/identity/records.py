@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
+from kairos.identity.repository import email_lookup
+from kairos.identity.tables import users
 from kairos.platform.db.schema import outbox
 from tests.integration.identity.conftest import Provider, bearer
 
@@ -33,6 +35,11 @@ async def events(provider: Provider, event_type: str, **matching: Any) -> list[d
         )
         found = [row.data for row in rows]
     return [data for data in found if all(data.get(name) == value for name, value in matching.items())]
+
+
+async def has_address(provider: Provider, email: str) -> ColumnElement[bool]:
+    """The accounts using this address, found as identity finds them: by its lookup hash (the address is encrypted)."""
+    return users.c.email_lookup == await email_lookup(provider.runtime.cipher, email)
 
 
 async def audit_records(provider: Provider, **matching: Any) -> list[dict[str, Any]]:

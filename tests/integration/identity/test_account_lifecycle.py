@@ -33,14 +33,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from kairos.identity.demo import DEMO_PASSWORD
 from kairos.identity.domain.account_tokens import BudgetRule, MailRequestPolicy, token_digest
 from kairos.identity.domain.roles import Role
-from kairos.identity.domain.throttling import ThrottlePolicy, account_key
+from kairos.identity.domain.throttling import ThrottlePolicy
 from kairos.identity.mail import SmtpSender
 from kairos.identity.pages import MESSAGES
+from kairos.identity.repository import email_lookup
 from kairos.identity.service import AccountExists, create_user
 from kairos.identity.sessions import SESSION_COOKIE
 from kairos.identity.settings import IdentitySettings, SmtpSecurity
 from kairos.identity.state import IdentityState
 from kairos.identity.tables import account_tokens, failure_streaks, outgoing_mails, users
+from kairos.identity.throttle import password_subject
 from kairos.platform.config import Settings
 from kairos.platform.db.schema import outbox
 from kairos.platform.testing.infrastructure import unique_name
@@ -54,6 +56,7 @@ from tests.integration.identity.conftest import (
     sign_in,
     web_client,
 )
+from tests.integration.identity.records import has_address
 
 pytestmark = pytest.mark.integration
 
@@ -196,7 +199,7 @@ async def audited(provider: Provider, user_id: uuid.UUID) -> list[tuple[str, lis
 
 async def user_id_of(provider: Provider, address: str) -> uuid.UUID:
     async with provider.runtime.sessionmaker() as session:
-        found = await session.scalar(select(users.c.id).where(users.c.email == address))
+        found = await session.scalar(select(users.c.id).where(await has_address(provider, address)))
     assert found is not None
     return found
 
@@ -303,7 +306,7 @@ async def test_registering_a_taken_address_answers_alike_and_mails_the_owner_ins
     assert owner_mail["Subject"] == "You already have a Kairos account"
     assert "forgot-password" in owner_mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     async with provider.runtime.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).where(users.c.email == PATIENT)) == 1
+        assert await session.scalar(select(func.count()).where(await has_address(provider, PATIENT))) == 1
     async with browser() as owner:  # the owner's password is untouched
         assert (await sign_in_with(provider, owner, PATIENT, DEMO_PASSWORD)).status_code == 303
 
@@ -341,7 +344,7 @@ async def test_a_registration_the_rules_refuse_is_explained_on_the_page_and_crea
     assert MESSAGES["en"]["email_invalid"] in html.unescape(no_address.text)
     assert MESSAGES["en"]["name_missing"] in html.unescape(no_address.text)
     async with provider.runtime.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).where(users.c.email == address)) == 0
+        assert await session.scalar(select(func.count()).where(await has_address(provider, address))) == 0
 
 
 async def test_the_confirmation_link_can_be_sent_again_and_the_newest_one_confirms(
@@ -374,7 +377,9 @@ async def test_a_confirmation_link_expires_after_two_days(provider: Provider, in
         assert expired.status_code == 400
         assert (await person.get(link)).status_code == 400
     async with provider.runtime.sessionmaker() as session:
-        verified_at = await session.scalar(select(users.c.email_verified_at).where(users.c.email == address))
+        verified_at = await session.scalar(
+            select(users.c.email_verified_at).where(await has_address(provider, address))
+        )
     assert verified_at is None
 
 
@@ -457,11 +462,10 @@ async def test_a_reset_lifts_the_hard_limit_of_failed_sign_ins_and_confirms_the_
             uow=uow, email=address, password=DEMO_PASSWORD, display_name="Noor", roles=frozenset({Role.PATIENT})
         )
         await uow.commit()
+    subject = password_subject(await email_lookup(provider.runtime.cipher, address))
     async with provider.runtime.sessionmaker() as session:  # the password guessed wrong to the limit
         await session.execute(
-            pg_insert(failure_streaks).values(
-                subject=f"password:{account_key(address)}", failures=10, last_failed_at=provider.clock.now()
-            )
+            pg_insert(failure_streaks).values(subject=subject, failures=10, last_failed_at=provider.clock.now())
         )
         await session.commit()
     async with browser() as person:
@@ -538,7 +542,7 @@ async def test_a_form_without_its_csrf_token_or_with_a_wrong_one_is_refused(prov
     assert (missing.status_code, wrong.status_code) == (403, 403)
     assert MESSAGES["en"]["csrf_failed"] in html.unescape(wrong.text)
     async with provider.runtime.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).where(users.c.email == fields["email"])) == 0
+        assert await session.scalar(select(func.count()).where(await has_address(provider, fields["email"]))) == 0
 
 
 # --- account creation and mail delivery -------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Single sign-on through an organisation's identity provider, end to end against a second OpenID provider that
-behaves as Microsoft Entra ID does (``entra_issuer.py``): registration, first-sign-in accounts, identity by
-(tid, oid), tenant allow-lists, ID token checks, and linking that always needs the Kairos password."""
+behaves as Microsoft Entra ID does (``entra_issuer.py``): registration, changes and removal, first-sign-in accounts
+and the membership they get, identity by (tid, oid), tenant allow-lists, ID token checks, and linking that always
+needs the Kairos password."""
 
 from __future__ import annotations
 
@@ -10,18 +11,28 @@ from typing import Any
 from urllib.parse import urljoin
 
 import httpx
+import jwt
 import pytest
+from authlib.common.security import generate_token
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
 from kairos.identity.demo import DEMO_PASSWORD
 from kairos.identity.domain.roles import Role
+from kairos.identity.repository import load_account_record, sealed_account
 from kairos.identity.sessions import SESSION_COOKIE
 from kairos.identity.tables import browser_sessions, external_identities, identity_providers, memberships, users
 from kairos.platform.testing.infrastructure import unique_name
-from tests.integration.identity.conftest import Provider, create_person, form_fields, organisation_ids, sign_in
+from tests.integration.identity.conftest import (
+    Provider,
+    create_person,
+    form_fields,
+    organisation_ids,
+    sign_in,
+    web_client,
+)
 from tests.integration.identity.entra_issuer import EntraIssuer, EntraPerson, new_tenant, running_entra
-from tests.integration.identity.records import assert_problem, call, events
+from tests.integration.identity.records import assert_problem, audit_records, call, events, has_address
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +131,7 @@ async def linked_user(provider: Provider, provider_id: uuid.UUID, who: EntraPers
 
 async def user_by_email(provider: Provider, email: str) -> Any:
     async with provider.runtime.sessionmaker() as session:
-        return (await session.execute(select(users).where(users.c.email == email))).first()
+        return (await session.execute(select(users).where(await has_address(provider, email)))).first()
 
 
 # --- registration ------------------------------------------------------------------------------------------
@@ -316,7 +327,10 @@ async def test_linking_an_existing_account_needs_its_password(
     email = f"{unique_name('existing-')}@{TRUSTED_DOMAIN}"
     existing = await create_person(provider)
     async with provider.runtime.unit_of_work() as uow:  # the person's account, moved to their work address
-        await uow.session.execute(users.update().where(users.c.email == existing).values(email=email))
+        account = await load_account_record(uow.session, uow.cipher, email=existing)
+        assert account is not None
+        moved = await sealed_account(uow.cipher, account.id, email=email)
+        await uow.session.execute(users.update().where(users.c.id == account.id).values(**moved))
         await uow.commit()
     account = await user_by_email(provider, email)
     carol = person(email)
@@ -469,3 +483,184 @@ async def test_a_plain_openid_provider_knows_its_people_by_sub(
         )
     assert len(subjects) == 1
     assert ":" not in subjects[0]  # the pairwise sub, not tid:oid
+
+
+async def memberships_of(provider: Provider, user_id: uuid.UUID) -> set[tuple[uuid.UUID, str]]:
+    async with provider.runtime.sessionmaker() as db:
+        rows = await db.execute(
+            select(memberships.c.organisation_id, memberships.c.role).where(memberships.c.user_id == user_id)
+        )
+        return {(row.organisation_id, row.role) for row in rows}
+
+
+async def access_token_in(provider: Provider, browser: httpx.AsyncClient) -> dict[str, Any]:
+    """The web app's authorization in a browser already signed in: the claims of the access token it gets."""
+    verifier = generate_token(64)
+    async with web_client(provider) as client:
+        url, _ = client.create_authorization_url(provider.metadata["authorization_endpoint"], code_verifier=verifier)
+        back = await browser.get(url)
+        assert back.status_code == 302, back.text
+        token = await client.fetch_token(
+            provider.metadata["token_endpoint"], authorization_response=back.headers["location"], code_verifier=verifier
+        )
+    claims: dict[str, Any] = jwt.decode(token["access_token"], options={"verify_signature": False})
+    return claims
+
+
+# --- membership from the provider ---------------------------------------------------------------------------
+
+
+async def test_a_first_sign_in_as_a_patient_joins_the_organisation_and_the_tokens_act_for_it(
+    provider: Provider, entra: EntraIssuer, admin_token: str, harbour: uuid.UUID
+) -> None:
+    registered = await register(
+        provider, entra, admin_token, harbour, display_name="Harbour patients", default_role="patient"
+    )
+    assert registered.status_code == 201, registered.text
+    provider_id = uuid.UUID(registered.json()["id"])
+    fay = person(mfa=False)
+    entra.person = fay
+    async with httpx.AsyncClient() as browser:
+        answered = await federated_sign_in(provider, entra, provider_id, browser)
+        assert answered.status_code == 303, answered.text
+        claims = await access_token_in(provider, browser)
+    user_id = await linked_user(provider, provider_id, fay)
+    assert user_id is not None
+    assert await memberships_of(provider, user_id) == {(harbour, "patient")}
+    assert (claims["org"], claims["roles"]) == (str(harbour), ["patient"])
+    [assigned] = await events(provider, "identity.role.assigned", user_id=str(user_id))
+    assert (assigned["organisation_id"], assigned["role"]) == (str(harbour), "patient")
+    assert await audit_records(
+        provider, resource_type="identity.membership", resource_id=f"{harbour}:{user_id}", action="create"
+    )
+
+
+async def test_linking_an_existing_account_makes_it_a_member_with_the_providers_role(
+    provider: Provider, entra: EntraIssuer, admin_token: str, harbour: uuid.UUID
+) -> None:
+    registered = await register(
+        provider, entra, admin_token, harbour, display_name="Harbour staff", default_role="staff"
+    )
+    assert registered.status_code == 201, registered.text
+    provider_id = uuid.UUID(registered.json()["id"])
+    patient = await sign_in(provider, await create_person(provider))
+    assert await memberships_of(provider, patient.user_id) == set()
+    gus = person(f"{unique_name('gus-')}@{TRUSTED_DOMAIN}")
+    entra.person = gus
+    async with httpx.AsyncClient(cookies={SESSION_COOKIE: patient.session_cookie}) as browser:
+        answered = await federated_sign_in(provider, entra, provider_id, browser)
+        assert answered.status_code == 303, answered.text
+    assert await linked_user(provider, provider_id, gus) == patient.user_id
+    assert await memberships_of(provider, patient.user_id) == {(harbour, "staff")}
+    assert await events(provider, "identity.role.assigned", user_id=str(patient.user_id), role="staff")
+
+
+# --- changing and removing a registration ------------------------------------------------------------------
+
+
+async def test_a_provider_is_read_changed_disabled_and_enabled_by_its_organisations_admins_only(
+    provider: Provider, entra: EntraIssuer, admin_token: str, harbour: uuid.UUID
+) -> None:
+    registered = await register(provider, entra, admin_token, harbour, display_name="Harbour to change")
+    assert registered.status_code == 201, registered.text
+    provider_id = registered.json()["id"]
+    path = f"/organisations/{harbour}/identity-providers/{provider_id}"
+    shown = await call(provider, "GET", path, admin_token)
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["is_enabled"], shown.json()["updated_at"]) == (True, None)
+
+    lindqvist = (await organisation_ids(provider))["lindqvist"]
+    lindqvist_admin = (await sign_in(provider, "admin@lindqvist.demo.kairos.test")).access_token
+    patient = (await sign_in(provider, await create_person(provider))).access_token
+    for token in (lindqvist_admin, patient):
+        for method in ("GET", "PATCH", "DELETE"):
+            assert_problem(await call(provider, method, path, token, json={"display_name": "Mine"}), 403, "forbidden")
+    elsewhere = f"/organisations/{lindqvist}/identity-providers/{provider_id}"
+    assert_problem(await call(provider, "PATCH", elsewhere, admin_token, json={"display_name": "x"}), 403)
+    assert_problem(await call(provider, "PATCH", elsewhere, lindqvist_admin, json={"display_name": "x"}), 404)
+    unknown = f"/organisations/{harbour}/identity-providers/{uuid.uuid4()}"
+    assert_problem(await call(provider, "PATCH", unknown, admin_token, json={"display_name": "x"}), 404)
+    for bad in ({"default_role": "domain_admin"}, {"display_name": None}, {"tenant": "nope"}, {"issuer": "https://x"}):
+        assert_problem(await call(provider, "PATCH", path, admin_token, json=bad), 422)
+
+    changed = await call(
+        provider,
+        "PATCH",
+        path,
+        admin_token,
+        json={"display_name": "Harbour changed", "allowed_email_domains": ["harbour-new.test"], "client_secret": "s2"},
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["display_name"], body["allowed_email_domains"]) == ("Harbour changed", ["harbour-new.test"])
+    assert body["updated_at"] is not None
+    assert "client_secret" not in body
+    async with provider.runtime.sessionmaker() as session:
+        stored = await session.scalar(
+            select(identity_providers.c.client_secret).where(identity_providers.c.id == uuid.UUID(provider_id))
+        )
+    assert stored is not None
+    assert b"s2" not in stored
+    assert (
+        await provider.runtime.cipher.decrypt(
+            stored, context=f"identity.identity_providers.client_secret:{provider_id}".encode()
+        )
+        == b"s2"
+    )
+    [record] = await audit_records(
+        provider, resource_type="identity.identity_provider", resource_id=provider_id, action="update"
+    )
+    assert set(record["fields"]) == {"allowed_email_domains", "client_secret", "display_name"}
+
+    disabled = await call(provider, "PATCH", path, admin_token, json={"is_enabled": False})
+    assert disabled.json()["is_enabled"] is False
+    listed = await call(provider, "GET", f"/organisations/{harbour}/identity-providers", admin_token)
+    assert [item["is_enabled"] for item in listed.json() if item["id"] == provider_id] == [False]
+    async with httpx.AsyncClient() as browser:
+        assert (await browser.get(f"{provider.issuer}/federation/{provider_id}/start")).status_code == 404
+        enabled = await call(provider, "PATCH", path, admin_token, json={"is_enabled": True})
+        assert enabled.json()["is_enabled"] is True
+        assert (await browser.get(f"{provider.issuer}/federation/{provider_id}/start")).status_code == 303
+
+
+async def test_a_new_tenant_drops_the_links_and_removing_a_provider_keeps_its_accounts(
+    provider: Provider, entra: EntraIssuer, admin_token: str, harbour: uuid.UUID
+) -> None:
+    registered = await register(provider, entra, admin_token, harbour, display_name="Harbour to remove")
+    provider_id = uuid.UUID(registered.json()["id"])
+    path = f"/organisations/{harbour}/identity-providers/{provider_id}"
+    hana = person()
+    entra.person = hana
+    async with httpx.AsyncClient() as browser:
+        assert (await federated_sign_in(provider, entra, provider_id, browser)).status_code == 303
+    user_id = await linked_user(provider, provider_id, hana)
+    assert user_id is not None
+
+    # Another namespace of people: nobody there may sign in as an account linked at the old one.
+    moved = await call(
+        provider, "PATCH", path, admin_token, json={"tenant": ALLOWED_TENANT, "allowed_tenants": [ALLOWED_TENANT]}
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["issuer"] == f"{entra.base}/{ALLOWED_TENANT}/v2.0"
+    assert await linked_user(provider, provider_id, hana) is None
+    async with provider.runtime.unit_of_work() as uow:  # linked again, to see the removal take the link too
+        await uow.session.execute(
+            external_identities.insert().values(
+                provider_id=provider_id,
+                subject=f"{hana.tenant_id}:{hana.object_id}",
+                user_id=user_id,
+                linked_at=provider.clock.now(),
+            )
+        )
+        await uow.commit()
+
+    removed = await call(provider, "DELETE", path, admin_token)
+    assert removed.status_code == 204, removed.text
+    assert_problem(await call(provider, "GET", path, admin_token), 404)
+    assert_problem(await call(provider, "DELETE", path, admin_token), 404)
+    assert await linked_user(provider, provider_id, hana) is None
+    assert await memberships_of(provider, user_id) == {(harbour, "professional")}  # the account and its role stay
+    assert await audit_records(
+        provider, resource_type="identity.identity_provider", resource_id=str(provider_id), action="delete"
+    )
+    assert await audit_records(provider, resource_type="identity.account", resource_id=str(user_id), action="delete")

@@ -4,18 +4,24 @@ another origin, a replayed challenge, a signature by a key not registered, a clo
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
+import jwt
 import pytest
+from authlib.common.security import generate_token
 from sqlalchemy import select
 
 from kairos.identity.api import CSRF_COOKIE
 from kairos.identity.demo import DEMO_PASSWORD
+from kairos.identity.domain.roles import Role
 from kairos.identity.sessions import SESSION_COOKIE
 from kairos.identity.tables import browser_sessions, passkeys
-from tests.integration.identity.conftest import Provider, create_person, form_fields, sign_in
+from tests.integration.identity.conftest import Provider, create_person, form_fields, sign_in, web_client
 from tests.integration.identity.records import assert_problem, call
 from tests.integration.identity.software_authenticator import SoftAuthenticator
 
@@ -234,3 +240,74 @@ async def test_the_second_step_page_offers_the_passkey_with_its_script_allowed_a
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert "navigator.credentials.get" in script.text
+
+
+# --- the sign-in page's "Sign in with a passkey" ----------------------------------------------------------------
+
+
+def button_of(page: str) -> dict[str, str]:
+    """The data attributes of the page's passkey button (what its script reads)."""
+    found = re.search(r'<button id="passkey"([^>]*)>', page)
+    assert found is not None, page
+    return {name: html.unescape(value) for name, value in re.findall(r'data-([a-z]+)="([^"]*)"', found.group(1))}
+
+
+async def test_the_sign_in_page_offers_a_passkey_in_its_language_with_its_script_allowed(provider: Provider) -> None:
+    async with httpx.AsyncClient() as browser:
+        english = await browser.get(f"{provider.issuer}/sign-in")
+        french = await browser.get(f"{provider.issuer}/sign-in", params={"lang": "fr"})
+    assert "Sign in with a passkey" in english.text
+    assert "Se connecter avec une clé d’accès" in french.text
+    assert "script-src 'self'" in english.headers["content-security-policy"]
+    assert '<script src="assets/passkey.js" defer></script>' in english.text
+    assert 'autocomplete="username webauthn"' in english.text  # the browser may offer passkeys as it autofills
+    # Without the script the button stays hidden and the password form is the page.
+    assert re.search(r'<button id="passkey"[^>]* hidden>', english.text)
+    assert button_of(english.text)["csrf"] == form_fields(english.text)["csrf_token"]
+    assert button_of(english.text)["conditional"] == "true"
+
+
+async def test_a_professional_signs_in_with_a_passkey_alone_from_the_sign_in_page_and_the_id_token_says_mfa(
+    provider: Provider,
+) -> None:
+    email = await create_person(provider, Role.PROFESSIONAL, organisation="harbour")  # MFA is required of them
+    authenticator = SoftAuthenticator(origin=origin_of(provider))
+    await register_passkey(provider, (await sign_in(provider, email)).access_token, authenticator)
+    verifier = generate_token(64)
+    async with web_client(provider) as client, httpx.AsyncClient() as browser:
+        url, _ = client.create_authorization_url(provider.metadata["authorization_endpoint"], code_verifier=verifier)
+        to_sign_in = await browser.get(url)
+        page = await browser.get(urljoin(str(to_sign_in.url), to_sign_in.headers["location"]))
+        button = button_of(page.text)
+        headers = {"X-CSRF-Token": button["csrf"]}
+        options = await browser.post(urljoin(str(page.url), button["options"]), headers=headers)
+        assert options.status_code == 200, options.text
+        ceremony = options.json()
+        assert ceremony["public_key"]["userVerification"] == "required"
+        assert ceremony["public_key"].get("allowCredentials", []) == []  # any discoverable passkey: no e-mail first
+        answered = await browser.post(
+            urljoin(str(page.url), button["answer"]),
+            headers=headers,
+            json={
+                "challenge_id": ceremony["challenge_id"],
+                "credential": authenticator.get(ceremony["public_key"]),
+                "next": button["next"],
+            },
+        )
+        assert answered.status_code == 200, answered.text
+        back = await browser.get(urljoin(str(page.url), answered.json()["location"]))  # no second step owed
+        assert back.status_code == 302, back.text
+        token = await client.fetch_token(
+            provider.metadata["token_endpoint"], authorization_response=back.headers["location"], code_verifier=verifier
+        )
+    claims = jwt.decode(token["id_token"], options={"verify_signature": False})
+    assert set(claims["amr"]) == {"hwk", "mfa"}
+
+
+async def test_the_passkey_sign_in_refuses_a_forged_csrf_token(provider: Provider) -> None:
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(f"{provider.issuer}/sign-in")
+        forged = {"X-CSRF-Token": button_of(page.text)["csrf"] + "x"}
+        assert_problem(await browser.post(f"{provider.issuer}/sign-in/passkey/options", headers=forged), 403)
+        answer = {"challenge_id": str(uuid.uuid4()), "credential": {}, "next": ""}
+        assert_problem(await browser.post(f"{provider.issuer}/sign-in/passkey", headers=forged, json=answer), 403)

@@ -4,14 +4,15 @@ out, and what that does to the tokens obtained in them; nobody reaches another p
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from kairos.identity.sessions import SESSION_COOKIE
+from kairos.identity.sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SESSION_COOKIE
 from kairos.identity.tables import browser_sessions
 from tests.integration.identity.conftest import Provider, SignedIn, bearer, create_person, sign_in, web_client
 
@@ -195,3 +196,58 @@ async def test_a_clients_own_token_has_no_sessions_and_no_token_is_refused(provi
     for refused in (anonymous, anonymous_delete, basic):
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"].startswith("Bearer")
+
+
+# --- refresh tokens follow the browser session's timeouts ---------------------------------------------------------
+
+
+async def age_session(provider: Provider, person: SignedIn, **moved_back: timedelta) -> None:
+    """Move the session's recorded times back, as if that much time had passed."""
+    async with provider.runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(browser_sessions)
+            .where(browser_sessions.c.id == person.session_id)
+            .values({column: getattr(browser_sessions.c, column) - by for column, by in moved_back.items()})
+        )
+
+
+async def last_seen(provider: Provider, person: SignedIn) -> datetime:
+    async with provider.runtime.sessionmaker() as session:
+        seen: datetime = await session.scalar(
+            select(browser_sessions.c.last_seen_at).where(browser_sessions.c.id == person.session_id)
+        )
+    return seen
+
+
+async def test_a_refresh_token_stops_working_once_its_session_idled_out_and_its_tokens_with_it(
+    provider: Provider,
+) -> None:
+    person = await sign_in(provider, await create_person(provider))
+    await age_session(provider, person, last_seen_at=IDLE_TIMEOUT + timedelta(seconds=1))
+
+    refused = await refresh(provider, person)
+
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_grant"
+    async with httpx.AsyncClient() as client:  # the grant is revoked with it: its access token too
+        assert (await client.get(provider.metadata["userinfo_endpoint"], headers=person.bearer)).status_code == 401
+    assert not await is_signed_in_in_the_browser(provider, person)
+
+
+async def test_a_refresh_token_stops_working_past_its_sessions_absolute_timeout(provider: Provider) -> None:
+    person = await sign_in(provider, await create_person(provider))
+    await age_session(provider, person, expires_at=ABSOLUTE_TIMEOUT)  # now past its end, though active
+
+    assert (await refresh(provider, person)).status_code == 400
+
+
+async def test_refreshing_is_activity_that_keeps_the_session_from_idling_out(provider: Provider) -> None:
+    person = await sign_in(provider, await create_person(provider))
+    await age_session(provider, person, last_seen_at=IDLE_TIMEOUT - timedelta(minutes=5))
+    before = await last_seen(provider, person)
+
+    refreshed = await refresh(provider, person)
+
+    assert refreshed.status_code == 200, refreshed.text
+    assert await last_seen(provider, person) > before + timedelta(minutes=20)
+    assert await is_signed_in_in_the_browser(provider, person)  # within its idle time again

@@ -14,6 +14,7 @@ import itertools
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -21,16 +22,26 @@ import httpx
 import jwt
 import pytest
 from authlib.common.security import generate_token
+from sqlalchemy import func, select
 
 from kairos.identity.demo import DEMO_PASSWORD
 from kairos.identity.domain.roles import Role
-from kairos.identity.domain.throttling import ThrottlePolicy
+from kairos.identity.domain.throttling import ThrottlePolicy, address_key
 from kairos.identity.pages import MESSAGES
+from kairos.identity.repository import email_lookup
 from kairos.identity.service import create_user
-from kairos.identity.sessions import SESSION_COOKIE
+from kairos.identity.sessions import SESSION_COOKIE, Sessions, SignInFailed
 from kairos.identity.settings import IdentitySettings
 from kairos.identity.state import IdentityState
-from kairos.identity.throttle import DEVICE_COOKIE, SignInThrottle
+from kairos.identity.tables import failure_streaks, sign_in_attempts
+from kairos.identity.throttle import (
+    ATTEMPT_LEASE,
+    DEVICE_COOKIE,
+    PasswordAttempt,
+    SignInThrottle,
+    SignInThrottled,
+    password_subject,
+)
 from kairos.platform.config import Settings
 from tests.integration.identity.conftest import (
     DOCTOR,
@@ -226,10 +237,100 @@ async def test_at_the_hard_limit_the_password_is_refused_until_a_reset(provider:
 
     # What the password reset flow will call once the new password is stored.
     async with provider.runtime.unit_of_work() as uow:
-        await SignInThrottle(uow.session, SHORT_WAITS).clear_password_failures(email=email)
+        await SignInThrottle(uow.session, SHORT_WAITS).clear_password_failures(
+            account=await email_lookup(uow.cipher, email)
+        )
         await uow.commit()
     async with browser_at() as browser:
         assert (await submit_password(provider, browser, email, DEMO_PASSWORD)).status_code == 303
+
+
+# Waits that never hold a guesser back before the hard limit: only the limit and the address budget are at stake.
+NO_WAITS_BEFORE_THE_LIMIT = ThrottlePolicy(free_failures=9, failure_limit=10, address_burst=1000)
+
+
+async def streak_of(provider: Provider, email: str) -> int:
+    subject = password_subject(await email_lookup(provider.runtime.cipher, email))
+    async with provider.runtime.sessionmaker() as session:
+        failures = await session.scalar(select(failure_streaks.c.failures).where(failure_streaks.c.subject == subject))
+    return int(failures or 0)
+
+
+async def in_flight_rows(provider: Provider) -> int:
+    async with provider.runtime.sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(sign_in_attempts)) or 0)
+
+
+async def test_many_concurrent_wrong_passwords_never_get_more_than_the_limit_through(provider: Provider) -> None:
+    email = await new_account(provider)
+    sessions = Sessions(provider.runtime, provider.identity.hasher)
+
+    async def guess() -> str:
+        try:
+            await sessions.sign_in(
+                email=email,
+                password=WRONG,
+                user_agent="guesser",
+                address=next(_addresses),
+                device_cookie="",
+                policy=NO_WAITS_BEFORE_THE_LIMIT,
+                clock=provider.clock,
+            )
+        except SignInFailed:
+            return "checked"
+        except SignInThrottled as throttled:
+            return throttled.refusal.reason.value
+        return "signed in"
+
+    outcomes = await asyncio.gather(*(guess() for _ in range(30)))
+
+    assert outcomes.count("checked") == NO_WAITS_BEFORE_THE_LIMIT.failure_limit
+    assert await streak_of(provider, email) == NO_WAITS_BEFORE_THE_LIMIT.failure_limit
+    assert await in_flight_rows(provider) == 0
+    async with browser_at() as owner:
+        assert (await submit_password(provider, owner, email, DEMO_PASSWORD)).status_code == 429  # until a reset
+
+
+async def test_attempts_let_through_count_as_failures_until_decided_and_hold_no_lock(provider: Provider) -> None:
+    """Every attempt is let through or refused while the others are still being checked (none waits for another's
+    password check): on one account no more than the limit, from one network no more than its burst."""
+    email, network = await new_account(provider), next(_addresses)
+    policy = replace(NO_WAITS_BEFORE_THE_LIMIT, address_burst=6)
+    at = provider.clock.now()
+
+    async def reserve(account: str, address: str) -> PasswordAttempt | None:
+        async with provider.runtime.unit_of_work() as uow:
+            try:
+                attempt = await SignInThrottle(uow.session, policy).reserve_password_attempt(
+                    account=await email_lookup(uow.cipher, account), address=address, device=None, at=at
+                )
+            except SignInThrottled:
+                return None
+            await uow.commit()
+            return attempt
+
+    on_one_account = await asyncio.gather(*(reserve(email, next(_addresses)) for _ in range(25)))
+    from_one_network = await asyncio.gather(*(reserve(f"{uuid.uuid4().hex}@example.org", network) for _ in range(15)))
+    let_through = [attempt for attempt in on_one_account if attempt is not None]
+    assert len(let_through) == policy.failure_limit
+    assert sum(attempt is not None for attempt in from_one_network) == policy.address_burst
+
+    for attempt in let_through:  # every one turns out wrong
+        async with provider.runtime.unit_of_work() as uow:
+            await SignInThrottle(uow.session, policy).password_failed(attempt)
+            await uow.commit()
+    assert await streak_of(provider, email) == policy.failure_limit
+    assert await reserve(email, next(_addresses)) is None
+
+    # An attempt whose outcome never came (its process stopped) stops counting after the lease.
+    later = at + ATTEMPT_LEASE + timedelta(seconds=1)
+    async with provider.runtime.unit_of_work() as uow:
+        someone = await email_lookup(uow.cipher, f"{uuid.uuid4().hex}@example.org")
+        fresh = await SignInThrottle(uow.session, policy).reserve_password_attempt(
+            account=someone, address=network, device=None, at=later
+        )
+        await uow.commit()
+    assert fresh.network == address_key(network)
 
 
 async def test_the_owner_on_a_device_they_signed_in_from_is_not_made_to_wait(provider: Provider) -> None:

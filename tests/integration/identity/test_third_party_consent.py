@@ -14,10 +14,14 @@ import httpx
 import jwt
 import pytest
 from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
+from sqlalchemy import func, select, update
 
 from kairos.identity.demo import DEMO_PASSWORD
-from kairos.identity.service import create_client
+from kairos.identity.service import create_client, revoke_session
+from kairos.identity.sessions import ABSOLUTE_TIMEOUT, SESSION_COOKIE
+from kairos.identity.tables import browser_sessions
 from tests.integration.identity.conftest import (
     Provider,
     bearer,
@@ -378,3 +382,36 @@ async def test_the_operators_reads_and_role_changes_are_audited_and_published(pr
         ("identity.account", "update", "account administration"),
         ("identity.membership", "delete", "role management"),
     ]
+
+
+async def test_offline_access_outlives_the_browser_sessions_timeouts_but_not_its_sign_out(
+    provider: Provider, third_party: ThirdParty
+) -> None:
+    email = await create_person(provider)
+    async with relying_party(third_party, SCOPES) as client, signed_in_browser(provider, email) as browser:
+        asked = authorization_request(client, provider)
+        query = query_of(await answer(provider, browser, await browser.get(asked.url), "allow"))
+        token = await client.fetch_token(
+            provider.metadata["token_endpoint"], authorization_response=_callback(query), code_verifier=asked.verifier
+        )
+        session_id = uuid.UUID(browser.cookies[SESSION_COOKIE].partition(".")[0])
+        # The person went away: their browser session idled out and passed its end (OIDC Core §11: offline access).
+        async with provider.runtime.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(browser_sessions)
+                .where(browser_sessions.c.id == session_id)
+                .values(last_seen_at=browser_sessions.c.last_seen_at - ABSOLUTE_TIMEOUT, expires_at=func.now())
+            )
+        token_endpoint = provider.metadata["token_endpoint"]
+        refreshed = await client.refresh_token(token_endpoint, refresh_token=token["refresh_token"])
+        assert "access_token" in refreshed
+
+        # Signing that session out (what the sessions API does) ends the application's access too.
+        async with provider.runtime.sessionmaker() as session:
+            user_id = await session.scalar(
+                select(browser_sessions.c.user_id).where(browser_sessions.c.id == session_id)
+            )
+        assert user_id is not None
+        await revoke_session(uow=provider.runtime.unit_of_work(), user_id=user_id, session_id=session_id)
+        with pytest.raises(OAuthError):
+            await client.refresh_token(token_endpoint, refresh_token=refreshed["refresh_token"])

@@ -14,8 +14,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from kairos.platform.config import Settings, load_settings
 from kairos.platform.crypto import (
@@ -171,6 +173,45 @@ async def test_rewrap_under_a_new_kek_lets_the_old_one_be_removed(database: Data
     assert await only_new.decrypt(newer, context=b"assistant.forms.answers:2") == b"second"
     with pytest.raises(KeyringError, match="'k2', which is not in KAIROS_ENCRYPTION_KEYS"):
         await cipher(database, keyring("k1", k1=KEK_1)).decrypt(old, context=b"assistant.forms.answers:1")
+
+
+async def test_a_lookup_hash_survives_rotations_and_is_the_databases_own(
+    database: Database, database_prefix: str
+) -> None:
+    first = cipher(database, keyring("k1", k1=KEK_1))
+    address = await first.lookup_hash("jane@example.org", purpose="identity.users.email")
+
+    assert len(address) == 32
+    assert await first.lookup_hash("jane@example.org", purpose="identity.users.email") == address
+    assert await first.lookup_hash("jane@example.org", purpose="chat.people.email") != address
+    assert await first.lookup_hash("jane@example.com", purpose="identity.users.email") != address
+    await first.rotate_data_key()
+    await cipher(database, keyring("k2", k1=KEK_1, k2=KEK_2)).rewrap_data_keys()
+    after_both = cipher(database, keyring("k2", k2=KEK_2))  # a new process, the old KEK gone
+    assert await after_both.lookup_hash("jane@example.org", purpose="identity.users.email") == address
+    elsewhere = await platform_database(POSTGRES_URL, database_prefix, "crypto_lookup")
+    try:  # another database, the same KEK: another lookup key
+        other = cipher(elsewhere, keyring("k1", k1=KEK_1))
+        assert await other.lookup_hash("jane@example.org", purpose="identity.users.email") != address
+    finally:
+        await elsewhere.engine.dispose()
+
+
+async def test_a_synchronous_session_decrypts_what_the_cipher_encrypted(database: Database) -> None:
+    token = await cipher(database, keyring("k1", k1=KEK_1)).encrypt_text("Jane", context=b"identity.users.name:1")
+    reader = cipher(database, keyring("k1", k1=KEK_1))  # nothing in memory: the key is loaded on the session
+    sync_engine = sa_create_engine(database.url.set(drivername="postgresql+psycopg"))
+
+    def read() -> str:
+        with Session(sync_engine) as session:
+            return reader.decrypt_text_sync(token, context=b"identity.users.name:1", session=session)
+
+    try:
+        assert await asyncio.to_thread(read) == "Jane"
+        with pytest.raises(DecryptionFailed), Session(sync_engine) as session:
+            reader.decrypt_text_sync(token, context=b"identity.users.name:2", session=session)
+    finally:
+        sync_engine.dispose()
 
 
 async def test_a_kek_with_other_material_under_the_same_id_unwraps_nothing(database: Database) -> None:

@@ -20,15 +20,28 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 
 from kairos.appointments import service as appointments_service
 from kairos.appointments.repository import Resource
 from kairos.contracts.events.privacy import ExportReady
 from kairos.identity.domain.roles import Role
 from kairos.identity.privacy import check_requests
+from kairos.identity.repository import load_account_record
 from kairos.identity.service import create_client
-from kairos.identity.tables import browser_sessions, data_request_answers, data_subject_requests, profiles, users
+from kairos.identity.tables import (
+    browser_sessions,
+    client_grants,
+    data_request_answers,
+    data_subject_requests,
+    external_identities,
+    identity_providers,
+    organisations,
+    passkeys,
+    profiles,
+    refresh_tokens,
+    users,
+)
 from kairos.platform.aio import cancel_and_wait
 from kairos.platform.auth.principal import Principal
 from kairos.platform.config import Settings
@@ -378,10 +391,11 @@ async def test_erasure_locks_pseudonymises_then_wipes_and_keeps_a_receipt(world:
         # Locked at once: the token no longer works, and the password no longer signs in.
         assert (await world.call("GET", "/me/profile", person.access_token)).status_code == 401
         async with world.identity.sessionmaker() as session:
-            account = (await session.execute(select(users).where(users.c.id == person.user_id))).mappings().one()
-        assert account["disabled_at"] is not None
-        assert account["erased_at"] is None  # identity erases last, once every service has answered
-        assert account["email"] == person.email
+            account = await load_account_record(session, world.identity.cipher, user_id=person.user_id)
+        assert account is not None
+        assert account.disabled_at is not None
+        assert account.erased_at is None  # identity erases last, once every service has answered
+        assert account.email == person.email
         await world.waiting_only_for_appointments(request_id)
     finally:
         await world.resume("appointments")
@@ -414,11 +428,13 @@ async def test_erasure_locks_pseudonymises_then_wipes_and_keeps_a_receipt(world:
     # Identity: the account wiped and marked erased; sign-in refused; the receipt kept, nothing personal in it.
     async with world.identity.sessionmaker() as session:
         account = (await session.execute(select(users).where(users.c.id == person.user_id))).mappings().one()
+        opened = await load_account_record(session, world.identity.cipher, user_id=person.user_id)
         profile = (await session.execute(select(profiles).where(profiles.c.user_id == person.user_id))).first()
     assert account["erased_at"] is not None
-    assert account["email"] != person.email
     assert account["password_hash"] is None
-    assert account["display_name"] == "Erased account"
+    assert opened is not None
+    assert opened.email == f"erased-{person.user_id}@erased.invalid"
+    assert opened.display_name == "Erased account"
     assert profile is None
     operator_token = await _operator_token(world)
     receipt = await world.call("GET", f"/data-requests/{request_id}/receipt", operator_token)
@@ -470,3 +486,122 @@ async def _operator_token(world: World) -> str:
 async def _patient_token(world: World) -> str:
     assert world.provider is not None
     return (await sign_in(world.provider, await create_person(world.provider, Role.PATIENT))).access_token
+
+
+# --- sign-in methods, third-party applications and tokens ------------------------------------------------------
+
+
+async def _give_sign_in_methods(world: World, user_id: uuid.UUID) -> str:
+    """A third-party application the person allowed, a passkey and a link to an organisation's identity provider,
+    as the consent page, the passkey ceremony and a federated sign-in leave them; the application's client id."""
+    now = datetime.now(UTC)
+    async with world.identity.unit_of_work() as uow:
+        diary = await create_client(
+            uow=uow,
+            name="Health diary",
+            grant_types=frozenset({"authorization_code", "refresh_token"}),
+            redirect_uris=("https://diary.example/callback",),
+        )
+        organisation = await uow.session.scalar(select(organisations.c.id).order_by(organisations.c.name).limit(1))
+        provider_id = new_id()
+        await uow.session.execute(
+            insert(identity_providers).values(
+                id=provider_id,
+                organisation_id=organisation,
+                display_name="Harbour Entra ID",
+                kind="entra",
+                issuer="https://login.microsoftonline.com/organizations/v2.0",
+                tenant="organizations",
+                allowed_tenants=[str(uuid.uuid4())],
+                client_id="harbour-app",
+                client_secret=b"sealed elsewhere",
+                allowed_email_domains=[],
+                default_role="patient",
+                is_jit_allowed=False,
+                created_at=now,
+            )
+        )
+        await uow.session.execute(
+            insert(external_identities).values(
+                provider_id=provider_id, subject=f"{uuid.uuid4()}:{uuid.uuid4()}", user_id=user_id, linked_at=now
+            )
+        )
+        await uow.session.execute(
+            insert(client_grants).values(
+                id=new_id(),
+                user_id=user_id,
+                client_id=diary.client_id,
+                scopes=["openid", "offline_access"],
+                granted_at=now,
+            )
+        )
+        await uow.session.execute(
+            insert(passkeys).values(
+                credential_id=uuid.uuid4().bytes,
+                user_id=user_id,
+                id=new_id(),
+                name="Phone",
+                public_key=b"cose key",
+                sign_count=0,
+                created_at=now,
+            )
+        )
+        await uow.commit()
+    return diary.client_id
+
+
+async def test_an_export_includes_sign_in_methods_applications_and_tokens(world: World) -> None:
+    person, _ = await patient_with_appointment(world)
+    diary = await _give_sign_in_methods(world, person.user_id)
+
+    request_id = (await world.call("POST", "/me/data-requests", person.access_token, json={"kind": "export"})).json()[
+        "id"
+    ]
+    await world.settled(request_id, status="complete")
+    downloaded = await world.call("GET", f"/me/data-requests/{request_id}/download", person.access_token)
+
+    exported = downloaded.json()["identity"]
+    [application] = exported["third_party_applications"]
+    assert (application["client_id"], application["name"], application["revoked_at"]) == (diary, "Health diary", None)
+    [link] = exported["identity_provider_links"]
+    assert link["provider"] == "Harbour Entra ID"
+    [passkey] = exported["passkeys"]
+    assert passkey["name"] == "Phone"
+    assert "public_key" not in passkey
+    assert [token["client_id"] for token in exported["refresh_tokens"]] == [world.provider.web_client_id]  # type: ignore[union-attr]
+    assert person.refresh_token not in downloaded.text  # only a digest is held, and not given
+
+
+async def test_erasure_revokes_applications_at_once_and_deletes_links_and_passkeys(world: World) -> None:
+    person, _ = await patient_with_appointment(world)
+    diary = await _give_sign_in_methods(world, person.user_id)
+    await world.pause("appointments")
+    try:
+        asked = await world.call("POST", "/me/data-requests", person.access_token, json={"kind": "erasure"})
+        assert asked.status_code == 201, asked.text
+        request_id = asked.json()["id"]
+        async with world.identity.sessionmaker() as session:
+            grant = (
+                await session.execute(select(client_grants).where(client_grants.c.user_id == person.user_id))
+            ).one()
+            tokens = (
+                await session.execute(select(refresh_tokens).where(refresh_tokens.c.user_id == person.user_id))
+            ).all()
+        assert grant.client_id == diary
+        assert grant.revoked_at is not None  # the application stops acting for the person at once
+        assert tokens
+        assert all(token.revoked_at is not None for token in tokens)
+    finally:
+        await world.resume("appointments")
+    await world.settled(request_id, status="complete")
+
+    async with world.identity.sessionmaker() as session:
+        for table in (client_grants, passkeys, external_identities, refresh_tokens, browser_sessions):
+            left = (await session.execute(select(table).where(table.c.user_id == person.user_id))).all()
+            assert left == [], table.name
+    operator_token = await _operator_token(world)
+    statement = (await world.call("GET", f"/data-requests/{request_id}/receipt", operator_token)).json()["statements"][
+        "identity"
+    ]
+    for deleted in ("passkeys (1)", "links to identity providers (1)", "third-party application grants (1)"):
+        assert deleted in statement["deleted"]

@@ -15,6 +15,7 @@ from kairos.platform.crypto import (
     DecryptionFailed,
     Keyring,
     KeyringError,
+    LookupHasher,
     WrappedKey,
     decode_text,
     encode_text,
@@ -206,3 +207,26 @@ def test_an_external_database_without_keys_is_refused() -> None:
 
     with pytest.raises(KeyringError, match="KAIROS_ENCRYPTION_KEYS is not set"):
         load_keyring(settings)
+
+
+def test_a_lookup_hash_is_keyed_per_data_key_and_per_purpose() -> None:
+    key = DataKey.generate()
+    hasher = LookupHasher.derived_from(key)
+
+    digest = hasher.digest("jane@example.org", purpose="identity.users.email")
+
+    assert len(digest) == 32
+    assert (
+        LookupHasher.derived_from(DataKey(key.id, key.material)).digest(
+            "jane@example.org", purpose="identity.users.email"
+        )
+        == digest
+    )  # another process, the same data key
+    assert hasher.digest("jane@example.org", purpose="chat.people.email") != digest
+    assert hasher.digest("jane@example.org ", purpose="identity.users.email") != digest  # normalising is the caller's
+    assert LookupHasher.derived_from(DataKey.generate()).digest("jane@example.org", purpose="identity.users.email") != (
+        digest
+    )
+    assert key.material.hex() not in repr(hasher)
+    with pytest.raises(ValueError, match="purpose"):
+        hasher.digest("jane@example.org", purpose="")

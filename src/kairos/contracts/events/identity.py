@@ -23,6 +23,7 @@ class UserRegistered(IntegrationEvent):
     roles: list[str]
     locale: str | None = None
     registered_at: datetime
+    display_name: str | None = None  # the name the account was given (what practices greet their patients by)
 
 
 class EmailVerified(IntegrationEvent):

@@ -33,15 +33,20 @@ Why an attacker cannot lock the owner out for good:
 3. Time alone never lifts the hard limit (that would let an attacker exceed 100 consecutive failures
    simply by pacing the guesses), but the reset flow always does (and must be throttled in its turn).
 
-The service keeps the same counters for sign-ins naming unknown accounts (keyed by a digest of the
-identifier given, ``account_key``), so that a refusal never reveals whether an account exists; it stores
+**Attempts in flight.** A password is verified (argon2id, tens of milliseconds) with no lock held, so several
+attempts on one account or from one network may be between their check and their outcome at once. Each is
+judged as if all those let through before it had failed at the same moment (``InFlight``): whatever their
+outcomes turn out to be, the counters never end beyond what judging the attempts one after another allows,
+so the hard limit and the address budget stay exact under concurrent guessing.
+
+The service keeps the same counters for sign-ins naming unknown accounts (keyed by the keyed hash accounts
+are looked up by, of the identifier given), so that a refusal never reveals whether an account exists; it stores
 them in ``kairos.identity.throttle``. Wrong second-factor codes follow the account streak's rules, per user
 (``check_codes``). Times are aware datetimes taken from the service's clock; every function here is pure.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -146,6 +151,23 @@ ALLOWED = Allowed()
 
 
 @dataclass(frozen=True)
+class InFlight:
+    """Attempts let through and not yet decided: on the account (``account``), of those the ones drawing on this
+    network's budget (``address``: not from a known device) and the ones from this attempt's known device."""
+
+    account: int = 0
+    address: int = 0
+    device: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.account, self.address, self.device) < 0:
+            raise ValueError("attempts in flight cannot be negative")
+
+
+NOTHING_IN_FLIGHT = InFlight()
+
+
+@dataclass(frozen=True)
 class SignInCounters:
     """The counters one sign-in attempt is judged by; ``device`` is None for a device not known to the account."""
 
@@ -153,9 +175,22 @@ class SignInCounters:
     address: AddressBudget
     device: FailureStreak | None = None
 
-    def check(self, *, at: datetime, policy: ThrottlePolicy) -> Allowed | Refused:
-        """Whether a password attempt may be verified at ``at``; ask before verifying, not after."""
+    def check(
+        self, *, at: datetime, policy: ThrottlePolicy, in_flight: InFlight = NOTHING_IN_FLIGHT
+    ) -> Allowed | Refused:
+        """Whether a password attempt may be verified at ``at``; ask before verifying, not after. Attempts
+        ``in_flight`` count as failures at ``at`` (the worst their outcomes can do)."""
         _require_aware(at)
+        if in_flight != NOTHING_IN_FLIGHT:
+            decision = self._assuming_failed(in_flight, at=at, policy=policy).check(at=at, policy=policy)
+            if (
+                isinstance(decision, Refused)
+                and decision.until is None
+                and self.account.failures < policy.failure_limit
+            ):
+                # Only attempts still undecided would reach the limit: a wait, not (yet) a disabled password.
+                return Refused(RefusalReason.TOO_MANY_FAILURES_ON_ACCOUNT, until=at + policy.first_wait)
+            return decision
         if self.account.failures >= policy.failure_limit:
             return Refused(RefusalReason.PASSWORD_DISABLED, until=None)
         if self.device is not None:
@@ -182,6 +217,17 @@ class SignInCounters:
             account=self.account.after_failure(at=at),
             address=self.address.after_failure(at=at, policy=policy),
         )
+
+    def _assuming_failed(self, in_flight: InFlight, *, at: datetime, policy: ThrottlePolicy) -> SignInCounters:
+        account, address, device = self.account, self.address, self.device
+        for _ in range(in_flight.account):
+            account = account.after_failure(at=at)
+        for _ in range(in_flight.address):
+            address = address.after_failure(at=at, policy=policy)
+        if device is not None:
+            for _ in range(in_flight.device):
+                device = device.after_failure(at=at)
+        return SignInCounters(account=account, address=address, device=device)
 
     def after_success(self) -> SignInCounters:
         """The counters once a checked password was right: the streaks end (§3.2.2), the address keeps its debt."""
@@ -214,12 +260,6 @@ def check_codes(streak: FailureStreak, *, at: datetime, policy: ThrottlePolicy) 
     if until is not None and at < until:
         return Refused(RefusalReason.TOO_MANY_WRONG_CODES, until=until)
     return ALLOWED
-
-
-def account_key(email: str) -> str:
-    """What an account's streak is kept under: a digest of the identifier as typed, normalised as accounts
-    are looked up, so that identifiers naming no account get the same counters (and nobody's address is kept)."""
-    return hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
 
 
 UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 (a budget key for a request without a peer address, not a bind address)

@@ -11,12 +11,14 @@ from kairos.platform.crypto.cipher import DataCipher
 from kairos.platform.crypto.data_keys import (
     DataKeyRecord,
     ensure_active_data_key,
+    first_data_key,
     list_data_keys,
     load_data_key,
     rewrap_data_keys,
     rotate_data_key,
 )
 from kairos.platform.crypto.keyring import Keyring, KeyringError, WrappedKey, development_keyring, load_keyring
+from kairos.platform.crypto.lookup import LookupHasher
 from kairos.platform.crypto.tokens import DataKey, DecryptionFailed, decode_text, encode_text, token_data_key_id
 
 __all__ = [
@@ -26,11 +28,13 @@ __all__ = [
     "DecryptionFailed",
     "Keyring",
     "KeyringError",
+    "LookupHasher",
     "WrappedKey",
     "decode_text",
     "development_keyring",
     "encode_text",
     "ensure_active_data_key",
+    "first_data_key",
     "list_data_keys",
     "load_data_key",
     "load_keyring",

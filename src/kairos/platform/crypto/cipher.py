@@ -12,10 +12,12 @@ import time
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from kairos.platform.crypto import data_keys as store
 from kairos.platform.crypto.data_keys import DataKeyRecord
 from kairos.platform.crypto.keyring import Keyring
+from kairos.platform.crypto.lookup import LookupHasher
 from kairos.platform.crypto.tokens import DataKey, DecryptionFailed, decode_text, encode_text, token_data_key_id
 
 
@@ -40,6 +42,7 @@ class DataCipher:
         self._active: DataKey | None = None
         self._active_loaded_at = float("-inf")
         self._active_lock = asyncio.Lock()
+        self._lookup: LookupHasher | None = None
 
     async def prepare(self) -> UUID:
         """Load (or create) the active data key now, at start-up, rather than on the first request."""
@@ -63,6 +66,29 @@ class DataCipher:
             return plaintext.decode("utf-8")
         except UnicodeDecodeError:
             raise DecryptionFailed("the token holds bytes, not text: use decrypt") from None
+
+    def decrypt_sync(self, token: bytes, *, context: bytes, session: Session) -> bytes:
+        """``decrypt`` for code in a worker thread on a synchronous session of the same database (identity's
+        OAuth grants): a data key not yet in memory is loaded through ``session``."""
+        data_key_id = token_data_key_id(token)
+        key = self._keys.get(data_key_id)
+        if key is None:
+            key = store.load_data_key_sync(session, self.keyring, data_key_id)
+            if key is None:
+                raise DecryptionFailed(f"this database has no data key {data_key_id}")
+            key = self._keys.setdefault(key.id, key)
+        return key.decrypt(token, context=context)
+
+    def decrypt_text_sync(self, token: str, *, context: bytes, session: Session) -> str:
+        plaintext = self.decrypt_sync(decode_text(token), context=context, session=session)
+        try:
+            return plaintext.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecryptionFailed("the token holds bytes, not text: use decrypt_sync") from None
+
+    async def lookup_hash(self, value: str, *, purpose: str) -> bytes:
+        """The keyed lookup hash ("blind index") of a value stored encrypted: ``kairos.platform.crypto.lookup``."""
+        return (await self._lookup_hasher()).digest(value, purpose=purpose)
 
     async def rotate_data_key(self) -> DataKeyRecord:
         """Make a new data key active for this database; the retired ones still decrypt."""
@@ -90,6 +116,15 @@ class DataCipher:
                     self._remember_active(await store.ensure_active_data_key(session, self.keyring))
             assert self._active is not None
             return self._active
+
+    async def _lookup_hasher(self) -> LookupHasher:
+        if self._lookup is None:
+            await self._active_key()  # a database gets its first data key on first use
+            async with self._sessionmaker() as session:
+                first = await store.first_data_key(session, self.keyring)
+            assert first is not None
+            self._lookup = LookupHasher.derived_from(first)
+        return self._lookup
 
     async def _key(self, data_key_id: UUID) -> DataKey:
         found = self._keys.get(data_key_id)

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from kairos.platform.crypto.keyring import WRAP_ALGORITHM, Keyring, WrappedKey
 from kairos.platform.crypto.tokens import DataKey
@@ -52,6 +53,19 @@ async def list_data_keys(session: AsyncSession) -> list[DataKeyRecord]:
 
 async def load_data_key(session: AsyncSession, keyring: Keyring, data_key_id: UUID) -> DataKey | None:
     row = (await session.execute(select(data_keys).where(data_keys.c.id == data_key_id))).first()
+    return None if row is None else _unwrapped(keyring, row)
+
+
+def load_data_key_sync(session: Session, keyring: Keyring, data_key_id: UUID) -> DataKey | None:
+    """``load_data_key`` for code on a synchronous session (identity's OAuth grants run in worker threads)."""
+    row = session.execute(select(data_keys).where(data_keys.c.id == data_key_id)).first()
+    return None if row is None else _unwrapped(keyring, row)
+
+
+async def first_data_key(session: AsyncSession, keyring: Keyring) -> DataKey | None:
+    """The database's oldest data key, active or retired: what its lookup key is derived from (data keys are never
+    deleted, and keep their material when re-wrapped)."""
+    row = (await session.execute(select(data_keys).order_by(data_keys.c.created_at, data_keys.c.id).limit(1))).first()
     return None if row is None else _unwrapped(keyring, row)
 
 

@@ -82,6 +82,7 @@ class TestIssuer:
         permissions: Iterable[str] = (),
         scope: str = "",
         org: str | None = None,
+        global_permissions: Iterable[str] = (),
         expires_in: int = 300,
         key: SigningKey | None = None,
         **overrides: Any,
@@ -102,6 +103,8 @@ class TestIssuer:
         }
         if org is not None:
             claims["org"] = org
+        if global_permissions:  # held through global roles, valid in every organisation (Kairos tokens' claim)
+            claims["global_permissions"] = list(global_permissions)
         claims.update(overrides)
         claims = {name: value for name, value in claims.items() if value is not None}
         return jwt.encode(claims, signing.private, algorithm=signing.algorithm, headers={"kid": signing.kid})
