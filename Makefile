@@ -83,7 +83,7 @@ test: test-setup web-test
 	$(UV) run lint-imports
 	$(UV) run pytest tests -q
 
-bench: setup
+bench: test-setup
 	$(UV) run python -m benchmarks
 
 clean:

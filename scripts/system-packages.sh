@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suites and benchmarks need, once; a no-op when they are present.
-# Run by `make setup` (and so by `make run` and `make test`).
+# Run by `make test-setup` (and so by `make test`, `make integration`, `make e2e` and `make bench`).
 set -euo pipefail
 
 packages=(
   rabbitmq-server   # rabbitmqctl: tests create and drop their own vhosts and cut broker connections
   chromium          # the web app's browser tests: Playwright drives /usr/bin/chromium (no browser download)
+  wrk               # benchmarks/gateway_throughput.py: a native load generator, so it leaves the CPU to the gateway
 )
 
 missing=()

@@ -4,6 +4,7 @@ one or more instances, behind health checks, circuit breakers, rate limits and t
 from __future__ import annotations
 
 import functools
+import gc
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,6 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from httpx_aiohttp import AiohttpTransport
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
@@ -29,13 +29,16 @@ from kairos.gateway.flood import FloodGuard, server_options
 from kairos.gateway.handlers import GatewayUnitOfWork, handlers
 from kairos.gateway.health_checks import HealthChecker
 from kairos.gateway.openapi import CombinedDocument
-from kairos.gateway.proxy import HttpUpstream, ProxyPolicy, RouteTimeouts, breaker_changed
+from kairos.gateway.proxy import HttpUpstream, ProxyPolicy, RouteTimeouts, UpstreamConnections, breaker_changed
 from kairos.gateway.ratelimit import RateLimiter
 from kairos.gateway.routing import RouteTable, ServiceDispatchMiddleware, internal_client
 from kairos.gateway.views import router as views
 from kairos.platform.config import SERVICES, Settings, TransportKind
 from kairos.platform.runtime import ServiceDefinition, ServiceRuntime
 
+# Below the services' servers' own keep-alive (uvicorn: 5 s), so the gateway never reuses a connection the
+# service is closing at that instant.
+UPSTREAM_KEEPALIVE_SECONDS = 4.0
 WEB_DIST = Path(__file__).resolve().parents[3] / "web" / "dist"
 CORS_ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-ID", "traceparent"]
 CORS_EXPOSED_HEADERS = [
@@ -66,9 +69,10 @@ class WebApp(StaticFiles):
             if error.status_code != 404 or not _is_page(scope["path"]):
                 raise
             response = await super().get_response("index.html", scope)
-        if _is_page(scope["path"]):
-            # The page names the current build's hashed assets: always check it again after a deploy.
-            response.headers["Cache-Control"] = "no-cache"
+        # Vite names each file under /assets/ by its content's hash: kept for good. Anything else (index.html
+        # above all, which names the current build's assets) is checked again each time, by its ETag.
+        is_hashed = scope["path"].startswith("/assets/")
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if is_hashed else "no-cache"
         return response
 
 
@@ -82,7 +86,7 @@ class Gateway:
 
     settings: Settings
     routes: RouteTable
-    client: httpx.AsyncClient
+    connections: UpstreamConnections
     limiter: RateLimiter
     openapi: CombinedDocument
     cache: ResponseCache | None
@@ -95,7 +99,7 @@ class Gateway:
         return [upstream for upstream in self.routes.upstreams() if isinstance(upstream, HttpUpstream)]
 
 
-def http_upstream(service: str, settings: Settings, client: httpx.AsyncClient) -> HttpUpstream:
+def http_upstream(service: str, settings: Settings, connections: UpstreamConnections) -> HttpUpstream:
     thresholds = Thresholds(
         healthy=settings.gateway_healthy_threshold,
         unhealthy=settings.gateway_unhealthy_threshold,
@@ -124,7 +128,7 @@ def http_upstream(service: str, settings: Settings, client: httpx.AsyncClient) -
     return HttpUpstream(
         service,
         instances,
-        client=client,
+        connections=connections,
         balancer=balancer,
         policy=policy,
         make_instance=make_instance if discovered else None,
@@ -148,25 +152,15 @@ def response_cache(settings: Settings) -> ResponseCache | None:
 def configure(app: FastAPI, runtime: ServiceRuntime) -> None:
     settings = runtime.settings
     routes = RouteTable()
-    client = httpx.AsyncClient(
-        # aiohttp's connection pool under httpx's API: httpcore's pool rescans every connection for every
-        # queued request (encode/httpcore#1035), which the benchmark showed costing most of the gateway's
-        # time at a few dozen requests in flight.
-        transport=AiohttpTransport(
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200), trust_env=False
-        ),
-        timeout=httpx.Timeout(settings.gateway_upstream_timeout, connect=settings.gateway_connect_timeout),
-        follow_redirects=False,
-    )
+    connections = UpstreamConnections(max_connections=1000, keepalive_seconds=UPSTREAM_KEEPALIVE_SECONDS)
     for service in SERVICES:
         if service != "gateway":
-            routes.route(service, http_upstream(service, settings, client))
+            routes.route(service, http_upstream(service, settings, connections))
     limiter = RateLimiter.from_settings(settings)
     app.state.routes = routes
     app.state.server_options = server_options(
         header_timeout=settings.gateway_header_timeout, max_connections=settings.gateway_max_connections
     )
-    app.state.upstream_client = client
     internal = internal_client(routes)
     openapi = CombinedDocument(
         routes=routes,
@@ -188,7 +182,7 @@ def configure(app: FastAPI, runtime: ServiceRuntime) -> None:
     app.state.gateway = Gateway(
         settings=settings,
         routes=routes,
-        client=client,
+        connections=connections,
         limiter=limiter,
         openapi=openapi,
         cache=cache,
@@ -256,6 +250,9 @@ async def start(runtime: ServiceRuntime) -> None:
         timeout=gateway.settings.gateway_health_timeout,
     )
     gateway.health_checker.start()
+    # Everything built so far lives as long as the process: out of the collector's sight, a collection
+    # triggered by a request's short-lived objects no longer walks the whole application.
+    gc.freeze()
 
 
 async def stop(runtime: ServiceRuntime) -> None:
@@ -264,7 +261,7 @@ async def stop(runtime: ServiceRuntime) -> None:
         await gateway.discovery.stop()
     if gateway.health_checker is not None:
         await gateway.health_checker.stop()
-    await gateway.client.aclose()
+    await gateway.connections.aclose()
     await gateway.limiter.aclose()
     await gateway.internal_client.aclose()
     if gateway.cache is not None:

@@ -3,10 +3,11 @@ Redis (distributed: every gateway shares it) or in memory (all-in-one), with ETa
 invalidation by tag when an integration event says the resource changed.
 
 An entry is tagged with every UUID in its path and the service's ``Cache-Tag`` header. Invalidating a tag
-deletes its entries and bumps the tag's generation; an answer fetched before the bump is not stored after it
-(the generations of its path's tags are compared at store time), so an event cannot be overtaken by a slow
-read of the old state. The compare and the store are two steps: a read that passes the compare in the
-instant before an invalidation can still be kept, for at most its lifetime.
+deletes its entries and bumps the tag's generation, and that of ``EVERY_TAG``; an answer fetched while any
+invalidation happened is not stored (the generations of its path's tags and of ``EVERY_TAG`` are compared at
+store time: its declared tags are only known once it arrived), so an event cannot be overtaken by a slow read
+of the old state. The compare and the store are two steps: a read that passes the compare in the instant
+before an invalidation can still be kept, for at most its lifetime.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ log = structlog.get_logger(__name__)
 
 STORE_RETRY_AFTER = 5.0  # seconds the cache is bypassed after its store failed (as for the rate limits)
 GENERATION_TTL = 86_400  # a tag's generation outlives any entry that could have been read before it changed
-NOT_STORED_HEADERS = HOP_BY_HOP | {b"content-length", b"x-kairos-cache", b"age"}
+# Cache-Tag is for this cache only (as a CDN's surrogate keys): kept apart from the entry, never sent on.
+NOT_STORED_HEADERS = HOP_BY_HOP | {b"content-length", b"x-kairos-cache", b"age", b"cache-tag"}
+EVERY_TAG = "*"  # its generation moves at every invalidation (no UUID nor a service's tag name is "*")
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ class MemoryStore:
 
     async def invalidate(self, tags: Sequence[str]) -> int:
         deleted = 0
-        for tag in tags:
+        for tag in [*tags, EVERY_TAG]:
             self._generations[tag] = self._generations.get(tag, 0) + 1
             for key in self._tags.pop(tag, set()):
                 deleted += self._entries.pop(key, None) is not None
@@ -168,7 +171,7 @@ class RedisStore:
 
     async def invalidate(self, tags: Sequence[str]) -> int:
         deleted = 0
-        for tag in tags:
+        for tag in [*tags, EVERY_TAG]:
             tag_key = f"{self._prefix}:tag:{tag}"
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(f"{self._prefix}:generation:{tag}")
@@ -236,7 +239,7 @@ class ResponseCacheMiddleware:
             )
             for cache_scope in CacheScope
         }
-        path_tags = tags_of(scope["path"], None)
+        watched = [*tags_of(scope["path"], None), EVERY_TAG]
         try:
             if may_use_stored(headers.get("cache-control")):
                 candidates = [keys[CacheScope.PRIVATE]] if subject else []
@@ -246,7 +249,7 @@ class ResponseCacheMiddleware:
                         metrics.CACHE.labels("hit").inc()
                         await _answer_from(entry, headers.get("if-none-match"), send, hit=True)
                         return
-            expected = dict(zip(path_tags, await self.cache.store.generations(path_tags), strict=True))
+            expected = dict(zip(watched, await self.cache.store.generations(watched), strict=True))
         except RedisError as error:
             self.cache.failed(error)
             await self.app(scope, receive, send)

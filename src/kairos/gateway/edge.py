@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kairos.gateway import websocket
 from kairos.gateway.proxy import VERIFIED_SUBJECT_KEY
 from kairos.gateway.ratelimit import Quota, RateLimiter
-from kairos.gateway.routing import RouteTable
+from kairos.gateway.routing import OUTSIDE_API, RouteTable
 from kairos.platform.auth.principal import BEARER_CHALLENGE, Principal
 from kairos.platform.auth.tokens import InvalidToken, JwksUnavailable, TokenVerifier
 from kairos.platform.http.asgi import header
@@ -30,7 +30,7 @@ from kairos.platform.http.problems import TYPE_PREFIX, problem_response
 log = structlog.get_logger(__name__)
 
 UNLIMITED_PREFIXES = ("/health/", "/metrics")  # probes and scrapes are never limited
-API_PATHS = "/api/"
+API_PATHS = ("/api/", *OUTSIDE_API)
 
 
 class EdgeMiddleware:

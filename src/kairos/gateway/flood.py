@@ -60,7 +60,10 @@ class FloodGuard:
         self.in_flight += 1
         self.by_address[address] += 1
         try:
-            await self._with_body_deadline(scope, receive, send)
+            if _has_body(scope):
+                await self._with_body_deadline(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)  # HTTP/1.1 (RFC 9112 §6.3): no body, no deadline to keep
         finally:
             self.in_flight -= 1
             self.by_address[address] -= 1
@@ -105,6 +108,10 @@ class FloodGuard:
 
 class _BodyTooSlow(Exception):
     pass
+
+
+def _has_body(scope: Scope) -> bool:
+    return any(name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"])
 
 
 def _overloaded(scope: Scope) -> ASGIApp:

@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import httpx
+import aiohttp
 import structlog
+from opentelemetry import trace
 from prometheus_client import Gauge
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from websockets.exceptions import WebSocketException
+from yarl import URL
 
 from kairos.gateway import metrics, websocket
 from kairos.gateway.domain.balancing import Balancer, Instance
@@ -22,7 +24,7 @@ from kairos.gateway.domain.breaker import BreakerState, Permit
 from kairos.gateway.domain.health import Change
 from kairos.platform.http.middleware import ROUTE_TEMPLATE_KEY
 from kairos.platform.http.problems import TYPE_PREFIX, problem_response
-from kairos.platform.observability.context import current_correlation_id, current_traceparent
+from kairos.platform.observability.context import current_correlation_id
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +42,9 @@ HOP_BY_HOP = frozenset(
         b"host",
     }
 )
+# Set afresh on the way: the gateway's own context (below), and its server's Date (a second one is invalid).
+REPLACED_ON_REQUEST = frozenset({b"x-correlation-id", b"traceparent", b"x-kairos-subject"})
+REPLACED_ON_RESPONSE = HOP_BY_HOP | {b"date"}
 SUBJECT_HEADER = b"x-kairos-subject"
 # Where the edge leaves the subject of a token it verified; forwarded as X-Kairos-Subject, for logs only.
 VERIFIED_SUBJECT_KEY = "kairos.verified_subject"
@@ -56,16 +61,14 @@ class Upstream(Protocol):
 def forwarded_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     """The request's headers as a service should see them: context propagated, hop-by-hop removed."""
     headers = [
-        (name, value)
-        for name, value in scope["headers"]
-        if name not in HOP_BY_HOP and name not in (b"x-correlation-id", b"traceparent", SUBJECT_HEADER)
+        (name, value) for name, value in scope["headers"] if name not in HOP_BY_HOP and name not in REPLACED_ON_REQUEST
     ]
     correlation_id = current_correlation_id()
     if correlation_id:
         headers.append((b"x-correlation-id", correlation_id.encode()))
-    traceparent = current_traceparent()
+    traceparent = _current_traceparent()
     if traceparent:
-        headers.append((b"traceparent", traceparent.encode()))
+        headers.append((b"traceparent", traceparent))
     client = scope.get("client")
     if client:
         headers.append((b"x-forwarded-for", client[0].encode()))
@@ -74,6 +77,15 @@ def forwarded_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     if isinstance(subject, str):
         headers.append((SUBJECT_HEADER, subject.encode()))
     return headers
+
+
+def _current_traceparent() -> bytes | None:
+    """W3C Trace Context §3.2 ``traceparent`` of the active span, written directly: the global propagator
+    (``propagate.inject``) builds a carrier and walks every configured propagator on each request."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return b"00-%032x-%016x-%02x" % (context.trace_id, context.span_id, context.trace_flags)
 
 
 def is_idempotent(scope: Scope) -> bool:
@@ -111,6 +123,8 @@ class RouteTimeouts:
     by_prefix: dict[str, float] = field(default_factory=dict)
 
     def for_path(self, path: str) -> float:
+        if not self.by_prefix:
+            return self.default
         matching = [prefix for prefix in self.by_prefix if path.startswith(prefix)]
         return self.by_prefix[max(matching, key=len)] if matching else self.default
 
@@ -131,6 +145,8 @@ class RequestBody:
         self._receive = receive
         self.present = present
         self.started = False
+        # Why reading the client's body failed (too slow, too large): the client's doing, not the instance's.
+        self.failure: BaseException | None = None
 
     def stream(self) -> AsyncIterator[bytes] | None:
         return self._chunks() if self.present else None
@@ -138,7 +154,11 @@ class RequestBody:
     async def _chunks(self) -> AsyncIterator[bytes]:
         self.started = True
         while True:
-            message: Message = await self._receive()
+            try:
+                message: Message = await self._receive()
+            except Exception as error:
+                self.failure = error
+                raise
             if message["type"] != "http.request":
                 return
             chunk = message.get("body", b"")
@@ -148,10 +168,40 @@ class RequestBody:
                 return
 
 
+class UpstreamConnections:
+    """The connection pool to every instance, aiohttp's, opened at the first request (a session belongs to
+    the running event loop). aiohttp directly: httpcore's pool rescans all its connections for every queued
+    request (encode/httpcore#1035), and httpx's request and URL models over aiohttp cost as much CPU again
+    as aiohttp itself. No cookie jar: a proxy that kept one client's cookies would send them with the next
+    client's requests. Nothing is added to the client's headers, and bodies pass undecoded."""
+
+    def __init__(self, *, max_connections: int, keepalive_seconds: float) -> None:
+        self._max_connections = max_connections
+        self._keepalive_seconds = keepalive_seconds
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=self._keepalive_seconds),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+                auto_decompress=False,
+                trust_env=False,  # never an HTTP proxy from the environment between the gateway and a service
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
 @dataclass
 class _Attempt:
     outcome: str  # ok | failed | unreachable | broken | timeout
-    response: httpx.Response | None = None
+    response: aiohttp.ClientResponse | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -160,7 +210,7 @@ class _Attempt:
     @property
     def retryable(self) -> bool:
         if self.response is not None:
-            return self.response.status_code in RETRY_STATUSES
+            return self.response.status in RETRY_STATUSES
         return self.outcome in ("unreachable", "broken")
 
 
@@ -173,7 +223,7 @@ class HttpUpstream:
         service: str,
         instances: Sequence[Instance],
         *,
-        client: httpx.AsyncClient,
+        connections: UpstreamConnections,
         balancer: Balancer,
         policy: ProxyPolicy,
         make_instance: Callable[[str], Instance] | None = None,
@@ -183,9 +233,10 @@ class HttpUpstream:
         self.service = service
         self.instances = list(instances)
         self._make_instance = make_instance
-        self._client = client
+        self._connections = connections
         self._balancer = balancer
         self._policy = policy
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -216,7 +267,7 @@ class HttpUpstream:
                     await self._failure(attempt, scope, receive, send)
                 return
             if attempt.response is not None:
-                await attempt.response.aclose()
+                attempt.response.close()
                 instance.outstanding -= 1
             metrics.RETRIES.labels(self.service).inc()
             log.info("gateway.retry", service=self.service, failed=instance.url, outcome=attempt.outcome)
@@ -230,36 +281,58 @@ class HttpUpstream:
         url = instance.url + scope["raw_path"].decode("latin-1")
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
-        request = self._client.build_request(
-            scope["method"],
-            url,
-            headers=forwarded_headers(scope),
-            content=body.stream(),
-            timeout=httpx.Timeout(timeout, connect=min(self._policy.connect_timeout, timeout)),
-        )
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in forwarded_headers(scope)]
         instance.outstanding += 1
         try:
             async with asyncio.timeout(timeout):  # the whole wait for the answer's head, not each read
-                response = await self._client.send(request, stream=True)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-            attempt = _Attempt("unreachable")
-            log.warning("gateway.upstream_unreachable", service=self.service, instance=instance.url, error=repr(error))
-        except (httpx.TimeoutException, TimeoutError):
-            attempt = _Attempt("timeout")
-            log.warning("gateway.upstream_timeout", service=self.service, instance=instance.url, timeout=timeout)
-        except httpx.TransportError as error:
-            attempt = _Attempt("broken")
-            log.warning("gateway.upstream_broken", service=self.service, instance=instance.url, error=repr(error))
-        except BaseException:
-            instance.outstanding -= 1
-            instance.breaker.abandoned(permit)
-            raise
+                response = await self._connections.session().request(
+                    scope["method"],
+                    URL(url, encoded=True),  # as the client sent it: no re-quoting
+                    headers=headers,
+                    data=body.stream(),
+                    allow_redirects=False,
+                    timeout=self._client_timeout(timeout),
+                )
+        except BaseException as error:
+            failed = None if body.failure is not None else self._failed_attempt(instance, error, timeout)
+            if failed is None:
+                # The client's body failed, the task was cancelled, or a bug: no fault of the instance's.
+                instance.outstanding -= 1
+                instance.breaker.abandoned(permit)
+                if body.failure is not None:
+                    raise body.failure from None
+                raise
+            attempt = failed
         else:
-            attempt = _Attempt("failed" if response.status_code >= 500 else "ok", response)
+            attempt = _Attempt("failed" if response.status >= 500 else "ok", response)
         if attempt.response is None:
             instance.outstanding -= 1
         self._record(instance, permit, attempt)
         return attempt
+
+    def _failed_attempt(self, instance: Instance, error: BaseException, timeout: float) -> _Attempt | None:
+        """What a failure to get an answer's head says about the instance; None when it says nothing."""
+        # ConnectionTimeoutError is a TimeoutError too, but no byte has reached the instance: another may serve.
+        if isinstance(error, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+            log.warning("gateway.upstream_unreachable", service=self.service, instance=instance.url, error=repr(error))
+            return _Attempt("unreachable")
+        if isinstance(error, TimeoutError):  # asyncio.timeout above, or aiohttp's read timeout
+            log.warning("gateway.upstream_timeout", service=self.service, instance=instance.url, timeout=timeout)
+            return _Attempt("timeout")
+        if isinstance(error, aiohttp.ClientError | OSError):
+            log.warning("gateway.upstream_broken", service=self.service, instance=instance.url, error=repr(error))
+            return _Attempt("broken")
+        return None
+
+    def _client_timeout(self, timeout: float) -> aiohttp.ClientTimeout:
+        """The connect limit and the longest pause between two reads; one object per route timeout."""
+        client_timeout = self._timeouts.get(timeout)
+        if client_timeout is None:
+            client_timeout = aiohttp.ClientTimeout(
+                total=None, sock_connect=min(self._policy.connect_timeout, timeout), sock_read=timeout
+            )
+            self._timeouts[timeout] = client_timeout
+        return client_timeout
 
     def _record(self, instance: Instance, permit: Permit, attempt: _Attempt) -> None:
         metrics.UPSTREAM_ATTEMPTS.labels(self.service, attempt.outcome).inc()
@@ -275,25 +348,33 @@ class HttpUpstream:
     async def _relay(self, instance: Instance, attempt: _Attempt, receive: Receive, send: Send) -> None:
         response = attempt.response
         assert response is not None
+        completed = False
         try:
             await send(
                 {
                     "type": "http.response.start",
-                    "status": response.status_code,
+                    "status": response.status,
                     "headers": [
-                        (name, value) for name, value in response.headers.raw if name.lower() not in HOP_BY_HOP
+                        (name, value)
+                        for name, value in response.raw_headers
+                        if name.lower() not in REPLACED_ON_RESPONSE
                     ],
                 }
             )
             send_within = _within(send, self._policy.send_timeout)
-            if "content-length" in response.headers:
+            if response.content_length is not None:
                 await _stream(response, send_within)
+                completed = True
             else:
                 # Unsized (an event stream, a long download): it may go on for hours between rare events,
                 # so a client that leaves must end it now rather than at the service's next bytes.
-                await _stream_until_disconnected(response, receive, send_within)
+                completed = await _stream_until_disconnected(response, receive, send_within)
         finally:
-            await response.aclose()
+            # A connection whose answer was not read to the end cannot carry another request.
+            if completed:
+                response.release()
+            else:
+                response.close()
             instance.outstanding -= 1
 
     async def _no_instance(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -452,13 +533,19 @@ def _within(send: Send, seconds: float) -> Send:
     return send_within
 
 
-async def _stream(response: httpx.Response, send: Send) -> None:
-    async for chunk in response.aiter_raw():
+async def _stream(response: aiohttp.ClientResponse, send: Send) -> None:
+    content = response.content
+    while chunk := await content.readany():
+        # The last part of a small answer usually comes with its head: sent as the end at once.
+        if content.at_eof():
+            await send({"type": "http.response.body", "body": chunk, "more_body": False})
+            return
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _stream_until_disconnected(response: httpx.Response, receive: Receive, send: Send) -> None:
+async def _stream_until_disconnected(response: aiohttp.ClientResponse, receive: Receive, send: Send) -> bool:
+    """Whether the answer went out to its end (rather than the client leaving first)."""
     streaming = asyncio.create_task(_stream(response, send))
     disconnected = asyncio.create_task(_until_disconnected(receive))
     try:
@@ -467,8 +554,11 @@ async def _stream_until_disconnected(response: httpx.Response, receive: Receive,
         streaming.cancel()
         disconnected.cancel()
         await asyncio.gather(streaming, disconnected, return_exceptions=True)
-    if streaming.done() and not streaming.cancelled() and (error := streaming.exception()) is not None:
+    if streaming.cancelled():
+        return False
+    if (error := streaming.exception()) is not None:
         raise error
+    return True
 
 
 def _has_body(scope: Scope) -> bool:

@@ -25,6 +25,7 @@ from limits.errors import StorageError
 from redis.asyncio import ConnectionPool
 
 from kairos.gateway import metrics
+from kairos.gateway.routing import API_PREFIX, OUTSIDE_API
 from kairos.platform.config import RateLimitRule, Settings, TransportKind
 
 log = structlog.get_logger(__name__)
@@ -81,7 +82,9 @@ class Rule:
 
 
 class Policies:
-    """The rules in order; the first that matches a request is its policy."""
+    """The rules in order; the first that matches a request is its policy. A path a service serves outside
+    ``/api/`` (the FHIR facade at ``/fhir/R4/``) is also matched as that service's API path, so the rules on
+    ``/api/`` or on the service's prefix limit it the same way."""
 
     def __init__(self, rules: Sequence[RateLimitRule]) -> None:
         names = [rule.name for rule in rules]
@@ -90,7 +93,19 @@ class Policies:
         self.rules = [Rule.compile(rule) for rule in rules]
 
     def match(self, method: str, path: str) -> Rule | None:
-        return next((rule for rule in self.rules if rule.matches(method, path)), None)
+        alias = None if path.startswith(API_PREFIX) else _as_api_path(path)
+        for rule in self.rules:
+            if rule.matches(method, path) or (alias is not None and rule.matches(method, alias)):
+                return rule
+        return None
+
+
+def _as_api_path(path: str) -> str | None:
+    """``/fhir/R4/Appointment`` → ``/api/v1/appointments/fhir/R4/Appointment``; None for other paths."""
+    for prefix, service in OUTSIDE_API.items():
+        if path.startswith(prefix):
+            return f"{API_PREFIX}{service}{path}"
+    return None
 
 
 @dataclass(frozen=True)

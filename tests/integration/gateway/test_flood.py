@@ -178,12 +178,16 @@ async def test_a_kept_alive_connection_gets_its_second_request_answered(raw: Raw
 
 
 async def test_a_declared_oversized_body_gets_a_413_problem_before_anything_reaches_a_service(
-    raw: RawClient, upstreams: list[Upstream]
+    gateway: Gateway, upstreams: list[Upstream]
 ) -> None:
     before = await total_hits(upstreams)
-    await raw.write(f"POST {ECHO} HTTP/1.1\r\nHost: kairos\r\nContent-Length: 5000\r\n\r\n".encode())
-
-    response = await raw.response()
+    # Connected only now: the header time limit (0.5 s here) runs from the connection's opening.
+    raw = await RawClient.open(gateway)
+    try:
+        await raw.write(f"POST {ECHO} HTTP/1.1\r\nHost: kairos\r\nContent-Length: 5000\r\n\r\n".encode())
+        response = await raw.response()
+    finally:
+        await raw.close()
 
     assert response.status == 413
     assert response.problem()["type"] == "urn:kairos:problem:payload-too-large"

@@ -30,6 +30,7 @@ from tests.integration.gateway.harness import (
 pytestmark = pytest.mark.integration
 
 ECHO = f"{API}/echo"
+FHIR = "/fhir/R4/Appointment"
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +152,35 @@ async def test_a_user_is_limited_across_addresses_by_the_subject_of_a_verified_t
     assert statuses == [200, 200, 429]
     assert another_user.status_code == 200
     assert anonymous.status_code == 200
+
+
+async def test_the_fhir_facade_is_limited_like_the_api_by_address_and_by_user(
+    upstreams: list[Upstream],
+    base_settings: Settings,
+    gateway_database_url: URL,
+    rate_limit_prefix: str,
+    address: str,
+    issuer: TestIssuer,
+) -> None:
+    rule = RateLimitRule(name=f"api-{uuid.uuid4().hex[:8]}", path="/api/", address="3/minute", user="2/minute")
+    settings = limited(base_settings, upstreams, rate_limit_prefix, rule)
+    token = issuer.token(sub=f"user-{uuid.uuid4().hex[:8]}")
+    async with running_gateway(settings, gateway_database_url) as gateway:
+
+        async def get(source: str, **headers: str) -> httpx.Response:
+            return await gateway.client.get(FHIR, headers={"X-Forwarded-For": source, **headers})
+
+        by_address = [await get(address) for _ in range(4)]
+        by_user = [(await get(f"{address}{n}", Authorization=f"Bearer {token}")).status_code for n in range(3)]
+        forged = await get(f"{address}9", Authorization="Bearer not-a-token")
+
+    assert [response.status_code for response in by_address] == [200, 200, 200, 429]
+    assert by_address[0].json()["path"] == FHIR, "the facade's own path reaches the service"
+    assert by_address[0].headers["ratelimit-limit"] == "3"
+    assert by_address[3].headers["content-type"] == "application/problem+json"
+    assert by_address[3].json()["type"] == "urn:kairos:problem:rate-limited"
+    assert by_user == [200, 200, 429], "the verified token's subject, whatever the address"
+    assert forged.status_code == 401, "a bad token is refused at the edge, as on /api/"
 
 
 async def test_dry_run_logs_the_requests_over_the_limit_and_lets_them_through(

@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 from kairos.platform.config import Settings
 from kairos.platform.testing.issuer import TestIssuer
 from tests.integration.gateway.harness import Gateway, Upstream, gateway_settings, running_gateway, running_upstreams
-from tests.integration.gateway.upstream import RESOURCE_ID
+from tests.integration.gateway.upstream import OTHER_RESOURCE_ID, RESOURCE_ID
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,12 @@ async def test_the_view_combines_every_part_and_marks_the_one_a_down_service_cou
     assert response.status_code == 200, response.text
     view = response.json()
     assert view["appointment"]["id"] == str(appointment_id)
-    assert view["professional"] == {"id": RESOURCE_ID, "display_name": "Dr. Stand-in"}
+    assert view["professional"] == {
+        "resource_id": RESOURCE_ID,
+        "display_name": "Dr. Stand-in",
+        "specialty": "Dermatology",
+        "verified": True,
+    }
     assert view["schedule"] == {"resource_id": RESOURCE_ID, "zone": "Europe/Paris"}
     assert view["conversation"]["instance"] == upstreams[0].name
     assert view["documents"]["unavailable"] is True
@@ -65,6 +70,25 @@ async def test_the_view_combines_every_part_and_marks_the_one_a_down_service_cou
     forwarded = (await authorizations(upstreams))[before:]
     assert len(forwarded) == 4, "appointment, professional, schedule and conversation, each asked once"
     assert set(forwarded) == {f"Bearer {token}"}, "every service decides with the caller's own token"
+
+
+async def test_a_professional_the_directory_cannot_give_is_marked_unavailable_and_the_rest_is_served(
+    gateway: Gateway, issuer: TestIssuer
+) -> None:
+    appointment_id = "ffff" + str(uuid.uuid4())[4:]  # booked on the resource whose professional read fails
+
+    response = await gateway.client.get(
+        f"{VIEW}/{appointment_id}", headers={"Authorization": f"Bearer {issuer.token(sub='patient-3')}"}
+    )
+
+    assert response.status_code == 200, response.text
+    view = response.json()
+    assert view["appointment"]["resource_id"] == OTHER_RESOURCE_ID
+    assert view["professional"]["unavailable"] is True
+    assert view["professional"]["problem"]["status"] == 500
+    assert view["professional"]["problem"]["type"] == "urn:kairos:problem:internal-error"
+    assert view["schedule"] == {"resource_id": OTHER_RESOURCE_ID, "zone": "Europe/Paris"}
+    assert view["unavailable_parts"] == ["documents", "professional"]
 
 
 async def test_an_appointment_the_service_does_not_give_is_the_views_answer(

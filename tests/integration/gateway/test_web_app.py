@@ -19,6 +19,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     (tmp_path / "assets").mkdir()
     (tmp_path / "index.html").write_text(INDEX)
     (tmp_path / "assets" / "app.js").write_text("console.log('kairos')")
+    (tmp_path / "robots.txt").write_text("User-agent: *")
     app = FastAPI()
 
     @app.get("/routes")
@@ -43,7 +44,26 @@ async def test_files_are_served_as_they_are(client: httpx.AsyncClient) -> None:
     response = await client.get("/assets/app.js")
     assert response.status_code == 200
     assert response.text == "console.log('kairos')"
-    assert "cache-control" not in response.headers
+
+
+async def test_the_index_asked_by_name_is_checked_again_each_time_too(client: httpx.AsyncClient) -> None:
+    response = await client.get("/index.html")
+    assert response.status_code == 200
+    assert response.text == INDEX
+    assert response.headers["cache-control"] == "no-cache"
+
+    again = await client.get("/index.html", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304, "checking again costs no body while the build is the same"
+
+
+async def test_hashed_assets_are_kept_for_good_and_other_files_checked_again(client: httpx.AsyncClient) -> None:
+    asset = await client.get("/assets/app.js")
+    other = await client.get("/robots.txt")
+
+    # A new build names its assets anew, so a kept copy is never stale (RFC 8246 immutable).
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert other.status_code == 200
+    assert other.headers["cache-control"] == "no-cache", "not hashed: a new build may change it under its name"
 
 
 @pytest.mark.parametrize("path", ["/assets/missing.js", "/favicon.ico", "/api/v1/nowhere/things"])

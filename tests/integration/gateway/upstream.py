@@ -71,10 +71,20 @@ def build(name: str) -> Starlette:
             await asyncio.sleep(float(request.query_params.get("seconds", "1")))
         if path.endswith("/page"):
             return HTMLResponse("<!doctype html><title>page</title><p>hello</p>", status_code=state.status)
-        return JSONResponse(
-            {"instance": state.name, "method": request.method, "path": path, "body_bytes": len(body)},
+        answer = JSONResponse(
+            {
+                "instance": state.name,
+                "method": request.method,
+                "path": path,
+                "raw_path": request.scope["raw_path"].decode("latin-1"),
+                "body_bytes": len(body),
+                "headers": [[name.decode("latin-1"), value.decode("latin-1")] for name, value in request.headers.raw],
+            },
             status_code=state.status,
         )
+        if path.endswith("/sign-in"):
+            answer.set_cookie("session", f"secret-of-{request.query_params.get('who', 'someone')}", httponly=True)
+        return answer
 
     async def events(_: Request) -> Response:
         """One event at once, the next only after a release: a buffering proxy would show neither."""
@@ -153,27 +163,30 @@ def build(name: str) -> Starlette:
             state.sockets_open -= 1
 
     async def appointment(request: Request) -> Response:
-        """An appointment as the appointments service gives it; ids starting with 0000 are unknown."""
+        """An appointment as the appointments service gives it; ids starting with 0000 are unknown, and those
+        starting with ffff are booked on a resource whose professional cannot be read."""
         state.hits += 1
         state.authorizations.append(request.headers.get("authorization"))
         appointment_id = request.path_params["appointment_id"]
         if appointment_id.startswith("0000"):
             problem = {"type": "urn:kairos:problem:not-found", "title": "Not Found", "status": 404}
             return JSONResponse(problem, status_code=404, media_type="application/problem+json")
+        resource_id = OTHER_RESOURCE_ID if appointment_id.startswith("ffff") else RESOURCE_ID
         return JSONResponse(
-            {"id": appointment_id, "resource_id": RESOURCE_ID, "organisation_id": ORGANISATION_ID, "status": "booked"}
+            {"id": appointment_id, "resource_id": resource_id, "organisation_id": ORGANISATION_ID, "status": "booked"}
         )
 
-    async def resources(request: Request) -> Response:
+    async def professional(request: Request) -> Response:
+        """A resource's professional as the directory gives it; the other resource's read fails."""
         state.hits += 1
         state.authorizations.append(request.headers.get("authorization"))
-        items = [
-            {"id": OTHER_RESOURCE_ID, "display_name": "Dr. Other"},
-            {"id": RESOURCE_ID, "display_name": "Dr. Stand-in"},
-        ]
-        if request.query_params.get("organisation_id") != ORGANISATION_ID:
-            items = []
-        return JSONResponse({"items": items, "next_cursor": None})
+        resource_id = request.path_params["resource_id"]
+        if resource_id != RESOURCE_ID:
+            problem = {"type": "urn:kairos:problem:internal-error", "title": "Internal Server Error", "status": 500}
+            return JSONResponse(problem, status_code=500, media_type="application/problem+json")
+        return JSONResponse(
+            {"resource_id": resource_id, "display_name": "Dr. Stand-in", "specialty": "Dermatology", "verified": True}
+        )
 
     async def schedule(request: Request) -> Response:
         state.hits += 1
@@ -260,13 +273,14 @@ def build(name: str) -> Starlette:
             Route("/api/v1/{service}/openapi.json", openapi),
             Route("/api/v1/{service}/cacheable/{rest:path}", cacheable),
             Route("/api/v1/{service}/appointments/{appointment_id}", appointment),
-            Route("/api/v1/{service}/resources", resources),
+            Route("/api/v1/{service}/resources/{resource_id}/professional", professional),
             Route("/api/v1/{service}/resources/{resource_id}/schedule", schedule),
             Route("/api/v1/{service}/events", events),
             Route("/api/v1/{service}/heartbeats", heartbeats),
             Route("/api/v1/{service}/download", download),
             WebSocketRoute("/api/v1/{service}/socket", socket),
             Route("/api/v1/{path:path}", api, methods=methods),
+            Route("/fhir/R4/{path:path}", api, methods=methods),  # appointments' FHIR facade
         ]
     )
 

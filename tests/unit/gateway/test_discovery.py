@@ -6,14 +6,13 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from kairos.gateway.discovery import DnsDiscovery
 from kairos.gateway.domain.balancing import Instance, RoundRobin
 from kairos.gateway.domain.discovery import DnsName, change
 from kairos.gateway.domain.health import Thresholds
-from kairos.gateway.proxy import HttpUpstream, ProxyPolicy, RouteTimeouts
+from kairos.gateway.proxy import HttpUpstream, ProxyPolicy, RouteTimeouts, UpstreamConnections
 
 
 def test_each_address_becomes_an_instance_with_the_names_scheme_and_port() -> None:
@@ -63,7 +62,7 @@ def discovered_upstream() -> HttpUpstream:
     return HttpUpstream(
         "appointments",
         [],
-        client=httpx.AsyncClient(),
+        connections=UpstreamConnections(max_connections=10, keepalive_seconds=1),
         balancer=RoundRobin(),
         policy=ProxyPolicy(timeouts=RouteTimeouts(30)),
         make_instance=make_instance,
@@ -122,7 +121,7 @@ def test_configured_instances_cannot_be_replaced_by_discovery() -> None:
     upstream = HttpUpstream(
         "chat",
         [Instance("http://chat:8003", thresholds=Thresholds(), breaker_failures=5, breaker_reset_after=10)],
-        client=httpx.AsyncClient(),
+        connections=UpstreamConnections(max_connections=10, keepalive_seconds=1),
         balancer=RoundRobin(),
         policy=ProxyPolicy(timeouts=RouteTimeouts(30)),
     )

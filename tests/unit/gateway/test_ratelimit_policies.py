@@ -26,6 +26,22 @@ def test_the_first_rule_matching_method_and_path_prefix_applies() -> None:
     assert applied(policies, "DELETE", "/api/v1/appointments/x") == "writes"
 
 
+def test_the_fhir_facade_is_limited_as_its_services_api() -> None:
+    policies = Policies(
+        [
+            RateLimitRule(name="fhir-writes", path="/fhir/", methods=("POST",), user="5/minute"),
+            RateLimitRule(name="appointments", path="/api/v1/appointments/", methods=("GET",), user="50/minute"),
+            *DEFAULT_RATE_LIMITS,
+        ]
+    )
+
+    assert applied(policies, "POST", "/fhir/R4/Appointment") == "fhir-writes", "a rule on its own path"
+    assert applied(policies, "GET", "/fhir/R4/Appointment") == "appointments", "the owning service's rule"
+    assert applied(policies, "PUT", "/fhir/R4/Appointment/1") == "writes", "the rules on every API"
+    assert applied(policies, "GET", "/api/v1/identity/userinfo") == "reads"
+    assert Policies(DEFAULT_RATE_LIMITS).match("GET", "/fhirish/R4") is None
+
+
 def test_no_rule_no_limit() -> None:
     policies = Policies([RateLimitRule(name="uploads", path="/api/v1/documents/", methods=("post",), user="5/minute")])
 

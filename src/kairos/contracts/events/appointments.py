@@ -177,3 +177,26 @@ class AppointmentWaitlistOffered(Addressed):
     ends_at: datetime
     hold_id: UUID
     offered_until: datetime
+
+
+class DomainChanged(IntegrationEvent):
+    """A domain's configuration has a new version: its appointment types, form and policies as now published."""
+
+    event_type: ClassVar[str] = "appointment.domain_changed"
+    name: str
+    version: int
+
+
+class ResourceChanged(IntegrationEvent):
+    """A bookable resource was added or its working hours changed: what its schedule and free times show."""
+
+    event_type: ClassVar[str] = "appointment.resource_changed"
+    resource_id: UUID
+
+
+class DirectoryChanged(IntegrationEvent):
+    """A professional's directory entry changed (listed, unlisted, renamed), once identity's event is applied
+    here: readers of the directory see the change from this event on."""
+
+    event_type: ClassVar[str] = "appointment.directory_changed"
+    user_id: str

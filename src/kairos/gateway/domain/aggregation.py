@@ -97,12 +97,9 @@ APPOINTMENT_VIEW = Composite(
     name="appointment",
     parts=(
         Part("appointment", "/api/v1/appointments/appointments/{id}", required=True),
-        # Identity has no profile path by resource yet: the directory entry from appointments stands in.
-        Part(
-            "professional",
-            "/api/v1/appointments/resources?organisation_id={appointment.organisation_id}",
-            pick=Pick(field="id", equals="{appointment.resource_id}"),
-        ),
+        # The profile as the directory of verified professionals publishes it (identity's own profile is for its
+        # verifiers): name, specialty, languages, and whether the professional is verified now.
+        Part("professional", "/api/v1/appointments/resources/{appointment.resource_id}/professional"),
         Part("schedule", "/api/v1/appointments/resources/{appointment.resource_id}/schedule"),
         Part("conversation", "/api/v1/chat/appointments/{id}/conversation"),
         Part("documents", "/api/v1/documents/appointments/{id}/documents"),

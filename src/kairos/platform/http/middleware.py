@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 import uuid
@@ -18,6 +19,7 @@ from kairos.platform.observability.context import correlation_id_var
 from kairos.platform.observability.tracing import continue_trace, current_trace_id
 
 log = structlog.get_logger("kairos.http")
+_access_log = logging.getLogger("kairos.http")
 
 CORRELATION_HEADER = b"x-correlation-id"
 _SAFE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -52,33 +54,37 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            with (
-                structlog.contextvars.bound_contextvars(service=self.service, correlation_id=correlation_id),
-                continue_trace(
-                    f"{scope['method']} {scope['path']}",
-                    traceparent=header(scope, b"traceparent"),
-                    kind=SpanKind.SERVER,
-                    service=self.service,
-                ) as span,
-                structlog.contextvars.bound_contextvars(trace_id=current_trace_id()),
-            ):
+            with continue_trace(
+                f"{scope['method']} {scope['path']}",
+                traceparent=header(scope, b"traceparent"),
+                kind=SpanKind.SERVER,
+                service=self.service,
+            ) as span:
+                # Tokens rather than structlog's bound_contextvars, which copies the whole context twice.
+                bound = structlog.contextvars.bind_contextvars(
+                    service=self.service, correlation_id=correlation_id, trace_id=current_trace_id()
+                )
                 try:
-                    await self.app(scope, receive, send_with_context)
-                except Exception:
-                    # Starlette has answered already when it could; answer here when nothing was sent.
-                    log.error("http.unhandled_exception", path=scope["path"], exc_info=True)
-                    if not response_started:
-                        await internal_error_response(scope["path"])(scope, receive, send_with_context)
-                span.set_attribute("http.response.status_code", status)
-                span.update_name(f"{scope['method']} {route_template(scope)}")  # low-cardinality span names
-                self._observe(scope, status, time.perf_counter() - started)
+                    try:
+                        await self.app(scope, receive, send_with_context)
+                    except Exception:
+                        # Starlette has answered already when it could; answer here when nothing was sent.
+                        log.error("http.unhandled_exception", path=scope["path"], exc_info=True)
+                        if not response_started:
+                            await internal_error_response(scope["path"])(scope, receive, send_with_context)
+                    span.set_attribute("http.response.status_code", status)
+                    span.update_name(f"{scope['method']} {route_template(scope)}")  # low-cardinality span names
+                    self._observe(scope, status, time.perf_counter() - started)
+                finally:
+                    structlog.contextvars.reset_contextvars(**bound)
         finally:
             correlation_id_var.reset(token)
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
         template = route_template(scope)
         metrics.HTTP_REQUEST_DURATION.labels(self.service, scope["method"], template, str(status)).observe(elapsed)
-        if not template.startswith("/health") and template != "/metrics":
+        # Checked first: structlog runs its processors (time stamp included) before the level filter.
+        if _access_log.isEnabledFor(logging.INFO) and not template.startswith("/health") and template != "/metrics":
             log.info(
                 "http.request",
                 method=scope["method"],
@@ -113,6 +119,9 @@ class BodyLimitMiddleware:
         declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._too_large(scope, receive, send)
+            return
+        if declared is None and header(scope, b"transfer-encoding") is None:
+            await self.app(scope, receive, send)  # HTTP/1.1 (RFC 9112 §6.3): no body at all, nothing to count
             return
         received = 0
         response_started = False
