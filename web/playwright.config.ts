@@ -13,7 +13,7 @@ export default defineConfig({
   workers: 1, // one backend, one demo patient: the flows run one after the other
   reporter: [["list"]],
   use: {
-    baseURL: process.env.KAIROS_WEB_URL ?? "http://127.0.0.1:8000",
+    baseURL: process.env.KAIROS_WEB_URL ?? "http://localhost:8000",
     locale: "en-GB",
     timezoneId: "Europe/Paris",
     bypassCSP: true, // to inject axe-core into identity's sign-in page, whose CSP allows no script

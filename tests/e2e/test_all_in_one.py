@@ -42,7 +42,7 @@ def test_all_in_one_runs_on_an_embedded_database_keeps_its_data_and_stops_on_ctr
     }
     for name in ("KAIROS_DATABASE_URL", "KAIROS_TRANSPORT"):
         env[name] = ""  # the operator's shell may set them; the all-in-one must not need them
-    gateway = f"http://127.0.0.1:{base_port}"
+    gateway = f"http://localhost:{base_port}"  # the URL `make run` prints, and the default issuer's host
     token = issuer.token(sub="operator-1", roles=["operator"], iss=f"{gateway}/api/v1/identity")
     operator = {"Authorization": f"Bearer {token}"}
 

@@ -34,7 +34,7 @@ def test_a_patient_uses_the_web_app_in_a_browser(tmp_path: Path) -> None:
     ):
         assert needed.exists(), f"{needed} is missing: run `{how}` (make test does)"
     base_port = free_base_port()
-    gateway = f"http://127.0.0.1:{base_port}"
+    gateway = f"http://localhost:{base_port}"  # as `make run` prints it: passkeys need a host name
     env = {
         "KAIROS_DATA_DIR": str(tmp_path / "data"),
         "KAIROS_BASE_PORT": str(base_port),  # the demo web client's redirect URIs follow it
@@ -74,4 +74,12 @@ def test_a_patient_uses_the_web_app_in_a_browser(tmp_path: Path) -> None:
         "11-agenda",
         "12-patient-sees-booked",
         *("20-account", "21-account-fr", "30-admin-domains", "31-admin-form-preview", "32-admin-saved"),
+        *("40-bulk-preview", "41-bulk-applied", "42-bulk-undone"),
+        *(
+            "50-account-security",
+            "51-account-passkeys",
+            "52-verification-queue",
+            "53-verification-decided",
+            "54-admin-workflow",
+        ),
     } <= screenshots

@@ -54,7 +54,7 @@ PUBLIC_PATTERNS: list[tuple[str, str, str]] = [
         "appointments",
         "GET",
         r"^/api/v1/appointments/(directory|domains|domains/\{name\}|resources|slots"
-        r"|resources/\{resource_id\}/(schedule|slots|slots/explain|slots/stream))$",
+        r"|resources/\{resource_id\}/(schedule|professional|slots|slots/explain|slots/stream))$",
     ),
     # The gateway's own pages: the web app's files, the combined API description, and the names of the
     # services it routes to (names only, as the README lists them: no addresses, no health).

@@ -3,7 +3,7 @@ import { PATIENT, expect, expectAccessible, screenshot, signIn, storedUser, test
 test("the landing page offers sign-in, in English or French, and is accessible", async ({ page }) => {
   await page.goto("/");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Appointments without the phone calls");
-  await expect(page.getByRole("main").getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(page.getByRole("main").getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, "01-landing");
 
@@ -13,7 +13,7 @@ test("the landing page offers sign-in, in English or French, and is accessible",
   await page.reload();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Des rendez-vous sans coups de fil");
   await page.getByLabel("Langue").selectOption("en");
-  await expect(page.getByRole("main").getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(page.getByRole("main").getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
 });
 
 test("a deep link to an unknown page shows the app's own not-found page", async ({ page }) => {
@@ -23,7 +23,7 @@ test("a deep link to an unknown page shows the app's own not-found page", async 
 
 test("a patient signs in, requests an appointment, follows it, cancels it and signs out", async ({ page }) => {
   await page.goto("/");
-  await page.getByRole("main").getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("main").getByRole("button", { name: "Sign in", exact: true }).click();
 
   // Identity's sign-in page, reached through the authorization request (code + PKCE).
   await expect(page).toHaveURL(/\/api\/v1\/identity\/sign-in/);
@@ -32,7 +32,7 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
   await screenshot(page, "02-identity-sign-in");
   await page.getByLabel("E-mail address", { exact: true }).fill(PATIENT.email);
   await page.getByLabel("Password").fill(PATIENT.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 
   await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${PATIENT.name}` })).toBeVisible();
   await expect(page).toHaveURL(/\/$/);
@@ -130,10 +130,10 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
   // RP-initiated logout: to identity's end-session endpoint, and back to the app's home page.
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL((url) => url.pathname === "/");
-  await expect(page.getByRole("main").getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(page.getByRole("main").getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
   expect(await storedUser(page)).toBeNull();
   // The identity session ended too: signing in again asks for the password.
-  await page.getByRole("main").getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("main").getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByLabel("Password")).toBeVisible();
 });
 

@@ -9,6 +9,8 @@ const DOCTOR = {
   name: "Dr. Mira Haddad",
 };
 
+const PATIENT_NAME = "Pat Jensen"; // the demo patient's name at identity
+
 /** The patient, in a browser context of their own (as on their own computer), failing on console errors. */
 async function patientPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext({
@@ -61,10 +63,10 @@ test("a professional signs in with a second factor, approves a patient's request
   await expect(patient.page.getByTestId("appointment-status")).toHaveText("Requested, waiting for the practice");
 
   await page.goto("/");
-  await page.getByRole("main").getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("main").getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByLabel("E-mail address", { exact: true }).fill(DOCTOR.email);
   await page.getByLabel("Password").fill(DOCTOR.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 
   // A professional must have a second factor: the first sign-in sets up an authenticator app, whose
   // codes (RFC 6238) this test computes from the key the page shows in text.
@@ -86,8 +88,10 @@ test("a professional signs in with a second factor, approves a patient's request
     .locator(":scope > li")
     .filter({ has: page.locator(`a[href="${appointmentPath}"]`) });
   await expect(request).toContainText("Any afternoon is fine.");
-  await request.getByRole("button", { name: "Answers and history" }).click();
+  // Who the patient is (their name, from identity's events) and their answers, without asking for more.
+  await expect(request).toContainText(PATIENT_NAME);
   await expect(request).toContainText("Knee pain after running");
+  await request.getByRole("button", { name: "Decision history" }).click();
   await expect(request.getByRole("list", { name: "History" })).toContainText("Requested by the patient");
   await expectAccessible(page);
   await screenshot(page, "10-inbox");
@@ -102,6 +106,8 @@ test("a professional signs in with a second factor, approves a patient's request
   await expect(page.getByRole("heading", { level: 1, name: "Agenda" })).toBeVisible();
   const booked = page.locator(`.agenda a[href="${appointmentPath}"]`);
   await expect(booked).toContainText("Consultation, Dr. Mira Haddad");
+  const bookedItem = page.locator(".agenda-item").filter({ has: page.locator(`a[href="${appointmentPath}"]`) });
+  await expect(bookedItem).toContainText(PATIENT_NAME);
   await expectAccessible(page);
   await screenshot(page, "11-agenda");
   await page.getByRole("button", { name: "Day", exact: true }).click();
@@ -129,7 +135,7 @@ test("a professional signs in with a second factor, approves a patient's request
   // Thursday afternoons off, and a week of holiday.
   await thursday.getByRole("button", { name: /^Remove Working hours on Thursday 14:00/ }).click();
   await page.getByRole("button", { name: "Add days off" }).click();
-  await page.getByLabel("First day").fill("2027-08-02");
+  await page.getByLabel("First day", { exact: true }).fill("2027-08-02");
   await page.getByLabel("Last day").fill("2027-08-06");
   await page.getByRole("button", { name: "Save the availability" }).click();
   await expect(page.getByRole("status").filter({ hasText: "The availability is saved." })).toBeVisible();
@@ -138,5 +144,31 @@ test("a professional signs in with a second factor, approves a patient's request
   await page.reload();
   await expect(page.getByRole("group", { name: "Working hours on Thursday" }).getByLabel("From")).toHaveCount(1);
   await expect(page.getByRole("group", { name: "Working hours on Friday" }).getByLabel("From")).toHaveCount(2);
-  await expect(page.getByLabel("First day")).toHaveValue("2027-08-02");
+  await expect(page.getByLabel("First day", { exact: true })).toHaveValue("2027-08-02");
+
+  // The appointment's day closed in bulk: the preview names the booked appointment in the way; applied, it is
+  // listed among the recent changes, and undone from there.
+  const bulk = page.getByRole("region", { name: "Change several at once" });
+  await bulk.getByRole("button", { name: "Change several at once" }).click();
+  await expect(bulk.getByRole("list", { name: "Recent changes" }).or(bulk.getByText("No change yet."))).toBeVisible();
+  await bulk.getByRole("checkbox", { name: DOCTOR.name }).check();
+  await bulk.getByLabel("First closed day").fill(day);
+  await bulk.getByLabel("Last closed day").fill(day);
+  await bulk.getByRole("button", { name: "Preview the change" }).click();
+  const preview = page.getByRole("region", { name: "What it changes" });
+  await expect(preview.locator(`a[href="${appointmentPath}"]`)).toContainText("Booked");
+  await expect(preview).toContainText("→ 0 minutes");
+  await expectAccessible(page);
+  await screenshot(page, "40-bulk-preview");
+  await bulk.getByRole("button", { name: "Apply the change" }).click();
+  await expect(bulk.getByRole("status").filter({ hasText: "The change is applied." })).toBeVisible();
+  const recent = bulk.getByRole("list", { name: "Recent changes" }).locator(":scope > li").first();
+  await expect(recent).toContainText(`Closed ${day} – ${day}`);
+  await expect(recent).toContainText(DOCTOR.name);
+  await screenshot(page, "41-bulk-applied");
+  await recent.getByRole("button", { name: `Undo: Closed ${day} – ${day}` }).click();
+  await expect(bulk.getByRole("status").filter({ hasText: "The change is undone." })).toBeVisible();
+  await expect(recent).toContainText("Undone");
+  await expectAccessible(page);
+  await screenshot(page, "42-bulk-undone");
 });

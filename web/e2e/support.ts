@@ -64,11 +64,11 @@ export async function screenshot(page: Page, name: string) {
 
 /** Through identity's own sign-in page, as a person would. */
 export async function signIn(page: Page, account = PATIENT) {
-  await page.getByRole("main").getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("main").getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByLabel("E-mail address", { exact: true })).toBeVisible();
   await page.getByLabel("E-mail address", { exact: true }).fill(account.email);
   await page.getByLabel("Password").fill(account.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${account.name}` })).toBeVisible();
 }
 

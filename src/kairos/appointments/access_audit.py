@@ -23,7 +23,7 @@ from kairos.platform.db.uow import UnitOfWork
 
 APPOINTMENT = "appointments.appointment"
 # What a read of an appointment shows of its patient's data.
-READ_FIELDS = ("patient", "message", "answers", "starts_at", "status")
+READ_FIELDS = ("patient", "patient_name", "message", "answers", "starts_at", "status")
 REQUEST_FIELDS = ("patient", "message", "answers", "starts_at", "ends_at", "status")
 MOVE_KINDS = frozenset({"proposed", "rescheduled"})
 

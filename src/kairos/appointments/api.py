@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AwareDatetime
 
-from kairos.appointments import service
+from kairos.appointments import caching, service
 from kairos.appointments.repository import AppointmentsUnitOfWork, TimeTaken
 from kairos.appointments.schemas import (
     AppointmentCreate,
@@ -55,6 +55,7 @@ async def create_resource(body: ResourceCreate, uow: Uow, me: CurrentPrincipal) 
 @router.get("/resources")
 async def list_resources(
     uow: Uow,
+    response: Response,
     page: Annotated[PageRequest, Depends(page_request)],
     organisation_id: UUID | None = None,
     domain: str | None = None,
@@ -62,6 +63,9 @@ async def list_resources(
     """The directory of bookable professionals, rooms and devices."""
     found = await service.list_resources(uow=uow, page=page, organisation_id=organisation_id, domain=domain)
     items, next_cursor = page_of(found, page, key=lambda resource: (resource.id,))
+    # Each resource's professional as a tag too: an erasure unlinks them (appointment.directory_changed).
+    linked = [resource.user_id for resource in items]
+    caching.shared(response, seconds=caching.CONFIGURATION_SECONDS, tags=[caching.APPOINTMENT_RESOURCES, *linked])
     return Page(items=[ResourceRead.from_domain(resource) for resource in items], next_cursor=next_cursor)
 
 
@@ -76,17 +80,19 @@ async def put_domain(
 
 
 @router.get("/domains")
-async def list_domains(uow: Uow) -> list[DomainRead]:
+async def list_domains(uow: Uow, response: Response) -> list[DomainRead]:
     """Every registered domain, with the form each renders for a request."""
+    caching.shared(response, seconds=caching.CONFIGURATION_SECONDS, tags=[caching.APPOINTMENT_DOMAINS])
     return [
         DomainRead.from_domain(configuration, version) for configuration, version in await service.list_domains(uow=uow)
     ]
 
 
 @router.get("/domains/{name}")
-async def read_domain(name: str, uow: Uow) -> DomainRead:
+async def read_domain(name: str, uow: Uow, response: Response) -> DomainRead:
     """One domain's configuration."""
     configuration, version = await service.read_domain(uow=uow, name=name)
+    caching.shared(response, seconds=caching.CONFIGURATION_SECONDS, tags=[caching.APPOINTMENT_DOMAINS])
     return DomainRead.from_domain(configuration, version)
 
 
@@ -131,10 +137,10 @@ async def time_taken_problem(
 @router.get("/appointments/{appointment_id}")
 async def read_appointment(appointment_id: UUID, uow: Uow, me: CurrentPrincipal) -> AppointmentWithHistory:
     """An appointment with its decision log (who did what, when, and why)."""
-    appointment, history = await service.read(uow=uow, by=me, appointment_id=appointment_id)
+    record = await service.read_record(uow=uow, by=me, appointment_id=appointment_id)
     return AppointmentWithHistory(
-        **AppointmentRead.from_domain(appointment).model_dump(),
-        history=[HistoryEntry.from_domain(event) for event in history],
+        **AppointmentRead.from_domain(record.appointment, patient_name=record.patient_name).model_dump(),
+        history=[HistoryEntry.from_domain(event) for event in record.history],
     )
 
 
@@ -165,9 +171,11 @@ async def put_schedule(resource_id: UUID, body: ScheduleWrite, uow: Uow, me: Cur
 
 
 @router.get("/resources/{resource_id}/schedule")
-async def read_schedule(resource_id: UUID, uow: Uow) -> ScheduleWrite:
+async def read_schedule(resource_id: UUID, uow: Uow, response: Response) -> ScheduleWrite:
     """A resource's working hours."""
-    return ScheduleWrite.from_domain(await service.read_schedule(uow=uow, resource_id=resource_id))
+    schedule = await service.read_schedule(uow=uow, resource_id=resource_id)
+    caching.shared(response, seconds=caching.CONFIGURATION_SECONDS, tags=[])  # its id in the path is its tag
+    return ScheduleWrite.from_domain(schedule)
 
 
 @router.get("/resources/{resource_id}/slots")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -21,6 +21,7 @@ from kairos.appointments.domain.bulk_changes import (
 from kairos.appointments.repository import AppointmentsUnitOfWork
 from kairos.appointments.schemas import DaysOffModel, RecurringPeriodModel
 from kairos.platform.auth import CurrentPrincipal
+from kairos.platform.http.pagination import Page, PageRequest, page_of, page_request
 from kairos.platform.runtime import unit_of_work
 
 router = APIRouter(tags=["availability"])
@@ -141,6 +142,26 @@ class BulkChangeRead(BaseModel):
     skipped: list[UUID] = Field(description="targeted resources without working hours, left as they are")
 
 
+class RecentChangeRead(BaseModel):
+    change_id: UUID
+    change: dict[str, Any] = Field(description="the change as it was sent (`kind` and its fields)")
+    applied_by: str
+    applied_at: datetime
+    undone_at: datetime | None
+    resource_ids: list[UUID] = Field(description="the resources whose schedules it rewrote")
+
+    @classmethod
+    def from_domain(cls, recent: bulk_changes.RecentChange) -> RecentChangeRead:
+        return cls(
+            change_id=recent.change_id,
+            change=recent.change,
+            applied_by=recent.applied_by,
+            applied_at=recent.applied_at,
+            undone_at=recent.undone_at,
+            resource_ids=recent.resource_ids,
+        )
+
+
 class BulkChangeUndone(BaseModel):
     change_id: UUID
     undone_at: datetime
@@ -175,6 +196,16 @@ async def post_bulk_change(
         resources=[ResourceChangeRead.from_domain(result) for result in outcome.previews],
         skipped=outcome.skipped,
     )
+
+
+@router.get("/availability/bulk-changes")
+async def list_bulk_changes(
+    uow: Uow, me: CurrentPrincipal, page: Annotated[PageRequest, Depends(page_request)]
+) -> Page[RecentChangeRead]:
+    """Applied bulk changes the caller may undo, latest first (undone ones too, with when)."""
+    found = await bulk_changes.recent_changes(uow=uow, by=me, page=page)
+    items, next_cursor = page_of(found, page, key=lambda recent: (recent.applied_at, recent.change_id))
+    return Page(items=[RecentChangeRead.from_domain(recent) for recent in items], next_cursor=next_cursor)
 
 
 @router.post("/availability/bulk-changes/{change_id}/undo")

@@ -1,12 +1,15 @@
 """Use cases of bulk availability changes: preview, apply (atomically, the previous schedules kept), undo.
 
 Who: operators; an organisation's domain admins, and its staff who hold ``availability:manage``, for the
-organisation's resources only. Conflicting appointments are reported, never cancelled: the practice decides.
+organisation's resources only; a professional who holds ``availability:manage``, for their own resources (those
+whose ``user_id`` is their account) — a change, its undo and the list of recent changes alike. Conflicting
+appointments are reported, never cancelled: the practice decides.
 Resources without working hours are skipped (they accept any time; a change would restrict them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,9 +26,10 @@ from kairos.appointments.domain.bulk_changes import (
     preview,
 )
 from kairos.appointments.repository import AppointmentsUnitOfWork, NotFound, decode_schedule, encode_schedule
-from kairos.appointments.service import Forbidden
+from kairos.appointments.service import Forbidden, resource_changed
 from kairos.appointments.tables import appointments, bulk_change_schedules, bulk_changes, resources, schedules
 from kairos.platform.auth import Principal
+from kairos.platform.http.pagination import PageRequest, keyset
 from kairos.platform.ids import new_id
 
 
@@ -70,12 +74,33 @@ class UndoneChange:
     resource_ids: list[UUID]
 
 
-def _may_manage(by: Principal, organisation_id: UUID | None) -> bool:
+@dataclass(frozen=True)
+class RecentChange:
+    change_id: UUID
+    change: dict[str, Any]  # as it was sent
+    applied_by: str
+    applied_at: datetime
+    undone_at: datetime | None
+    resource_ids: list[UUID]  # the schedules it rewrote
+
+
+def _manages_organisation(by: Principal) -> bool:
+    return by.has_role("domain_admin") or (by.has_role("staff") and by.has_permission("availability:manage"))
+
+
+def _manages_own(by: Principal) -> bool:
+    return by.has_role("professional") and by.has_permission("availability:manage")
+
+
+def _may_manage(by: Principal, organisation_id: UUID | None, owners: Sequence[str | None] = ()) -> bool:
+    """Whether ``by`` changes these resources' hours: the organisation's, each owned by ``owners``."""
     if by.has_role("operator"):
         return True
     if organisation_id is None or by.organisation_id != str(organisation_id):
         return False
-    return by.has_role("domain_admin") or (by.has_role("staff") and by.has_permission("availability:manage"))
+    if _manages_organisation(by):
+        return True
+    return _manages_own(by) and bool(owners) and all(owner == by.subject for owner in owners)
 
 
 async def change_availability(
@@ -89,22 +114,24 @@ async def change_availability(
     max_resources: int,
 ) -> BulkChangeOutcome:
     """Compute the change for every targeted resource; with ``apply``, write it in one transaction."""
-    if not by.has_role("operator") and not (
-        by.has_role("domain_admin") or (by.has_role("staff") and by.has_permission("availability:manage"))
-    ):
-        raise Forbidden("only domain admins, staff who manage availability, and operators change it in bulk")
+    if not (by.has_role("operator") or _manages_organisation(by) or _manages_own(by)):
+        raise Forbidden(
+            "only domain admins, staff who manage availability, professionals (their own hours) and operators "
+            "change it in bulk"
+        )
     async with uow:
         targeted = await _resources(uow, by, targets)
         if len(targeted) > max_resources:
             raise InvalidBulkChange(f"a bulk change touches at most {max_resources} resources")
-        organisations = {organisation for _, organisation in targeted}
-        if not all(_may_manage(by, organisation) for organisation in organisations):
-            raise Forbidden("only the organisation's people change its availability")
+        organisations = {organisation for _, organisation, _ in targeted}
+        owners = [owner for _, _, owner in targeted]
+        if not all(_may_manage(by, organisation, owners) for organisation in organisations):
+            raise Forbidden("only the organisation's people (a professional: their own hours) change its availability")
         now = uow.clock.now()
-        loaded = await _schedules(uow, [resource_id for resource_id, _ in targeted], lock=apply)
-        skipped = [resource_id for resource_id, _ in targeted if resource_id not in loaded]
+        loaded = await _schedules(uow, [resource_id for resource_id, _, _ in targeted], lock=apply)
+        skipped = [resource_id for resource_id, _, _ in targeted if resource_id not in loaded]
         previews = []
-        for resource_id, _ in targeted:
+        for resource_id, _, _ in targeted:
             if resource_id in loaded:
                 schedule = loaded[resource_id]
                 booked = await _appointments(uow, resource_id, conflict_window(schedule, change))
@@ -124,6 +151,7 @@ async def change_availability(
         for result in previews:
             if result.is_changed:
                 await uow.appointments.put_schedule(result.after, at=now)
+                resource_changed(uow, result.resource_id)
                 await uow.session.execute(
                     insert(bulk_change_schedules).values(
                         change_id=change_id,
@@ -144,14 +172,11 @@ async def undo_change(*, uow: AppointmentsUnitOfWork, by: Principal, change_id: 
             .mappings()
             .first()
         )
-        if row is None or not _may_manage(by, row["organisation_id"]):
-            raise NotFound(f"bulk change {change_id}")  # others' changes are not theirs to know of
-        if row["undone_at"] is not None:
-            raise AlreadyUndone(f"bulk change {change_id} was undone at {row['undone_at'].isoformat()}")
         written = (
             (
                 await uow.session.execute(
-                    select(bulk_change_schedules)
+                    select(bulk_change_schedules, resources.c.user_id)
+                    .join(resources, resources.c.id == bulk_change_schedules.c.resource_id)
                     .where(bulk_change_schedules.c.change_id == change_id)
                     .order_by(bulk_change_schedules.c.resource_id)
                 )
@@ -159,6 +184,11 @@ async def undo_change(*, uow: AppointmentsUnitOfWork, by: Principal, change_id: 
             .mappings()
             .all()
         )
+        owners = [item["user_id"] for item in written]
+        if row is None or not _may_manage(by, row["organisation_id"], owners):
+            raise NotFound(f"bulk change {change_id}")  # others' changes are not theirs to know of
+        if row["undone_at"] is not None:
+            raise AlreadyUndone(f"bulk change {change_id} was undone at {row['undone_at'].isoformat()}")
         current = await _schedules(uow, [item["resource_id"] for item in written], lock=True)
         changed = [
             item["resource_id"]
@@ -170,6 +200,7 @@ async def undo_change(*, uow: AppointmentsUnitOfWork, by: Principal, change_id: 
         now = uow.clock.now()
         for item in written:
             await uow.appointments.put_schedule(_restored(item["resource_id"], item["schedule_before"]), at=now)
+            resource_changed(uow, item["resource_id"])
         await uow.session.execute(
             update(bulk_changes).where(bulk_changes.c.id == change_id).values(undone_by=by.subject, undone_at=now)
         )
@@ -177,9 +208,60 @@ async def undo_change(*, uow: AppointmentsUnitOfWork, by: Principal, change_id: 
         return UndoneChange(change_id=change_id, undone_at=now, resource_ids=[item["resource_id"] for item in written])
 
 
-async def _resources(uow: AppointmentsUnitOfWork, by: Principal, targets: Targets) -> list[tuple[UUID, UUID]]:
-    """(resource id, organisation id) of each targeted resource, in id order."""
-    statement = select(resources.c.id, resources.c.organisation_id).order_by(resources.c.id)
+async def recent_changes(*, uow: AppointmentsUnitOfWork, by: Principal, page: PageRequest) -> list[RecentChange]:
+    """The bulk changes the caller could undo (or could have), latest first: an organisation's to its managers,
+    those that rewrote only a professional's own hours to that professional, every one to operators."""
+    statement = select(bulk_changes)
+    if not by.has_role("operator"):
+        organisation = _uuid_or_none(by.organisation_id)
+        if organisation is None or not (_manages_organisation(by) or _manages_own(by)):
+            return []
+        statement = statement.where(bulk_changes.c.organisation_id == organisation)
+        if not _manages_organisation(by):
+            written = select(bulk_change_schedules.c.resource_id).where(
+                bulk_change_schedules.c.change_id == bulk_changes.c.id
+            )
+            others = written.join(resources, resources.c.id == bulk_change_schedules.c.resource_id).where(
+                resources.c.user_id.is_distinct_from(by.subject)
+            )
+            statement = statement.where(written.exists(), ~others.exists())
+    async with uow:
+        rows = (
+            (
+                await uow.session.execute(
+                    keyset(statement, [bulk_changes.c.applied_at, bulk_changes.c.id], page, descending=True)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        touched: dict[UUID, list[UUID]] = {}
+        if rows:
+            pairs = await uow.session.execute(
+                select(bulk_change_schedules.c.change_id, bulk_change_schedules.c.resource_id)
+                .where(bulk_change_schedules.c.change_id.in_([row["id"] for row in rows]))
+                .order_by(bulk_change_schedules.c.resource_id)
+            )
+            for change_id, resource_id in pairs:
+                touched.setdefault(change_id, []).append(resource_id)
+    return [
+        RecentChange(
+            change_id=row["id"],
+            change=row["change"],
+            applied_by=row["applied_by"],
+            applied_at=row["applied_at"],
+            undone_at=row["undone_at"],
+            resource_ids=touched.get(row["id"], []),
+        )
+        for row in rows
+    ]
+
+
+async def _resources(
+    uow: AppointmentsUnitOfWork, by: Principal, targets: Targets
+) -> list[tuple[UUID, UUID, str | None]]:
+    """(resource id, organisation id, owner's account) of each targeted resource, in id order."""
+    statement = select(resources.c.id, resources.c.organisation_id, resources.c.user_id).order_by(resources.c.id)
     if targets.resource_ids:
         statement = statement.where(resources.c.id.in_(targets.resource_ids))
     elif targets.organisation_id is None and targets.domain is None:
@@ -191,8 +273,8 @@ async def _resources(uow: AppointmentsUnitOfWork, by: Principal, targets: Target
         if not by.has_role("operator") and targets.organisation_id is None:
             # A domain spans organisations: theirs is what a practice's people change.
             statement = statement.where(resources.c.organisation_id == _uuid_or_none(by.organisation_id))
-    found = [(row.id, row.organisation_id) for row in await uow.session.execute(statement)]
-    missing = set(targets.resource_ids) - {resource_id for resource_id, _ in found}
+    found = [(row.id, row.organisation_id, row.user_id) for row in await uow.session.execute(statement)]
+    missing = set(targets.resource_ids) - {resource_id for resource_id, _, _ in found}
     if missing:
         raise NotFound(f"resource {sorted(missing)[0]}")
     return found

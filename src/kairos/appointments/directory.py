@@ -19,19 +19,26 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, case, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from kairos.appointments import calendar_store
+from kairos.appointments import calendar_store, patients
 from kairos.appointments.domain.availability import AppointmentType, Schedule, zone_named
 from kairos.appointments.domain.configuration import DomainConfiguration, UnknownAppointmentType
 from kairos.appointments.domain.directory import EARLIEST_FREE_HORIZON, Bookable, earliest_free_slot
 from kairos.appointments.domain.slots import InvalidSlotQuery, ResourceAvailability, Slot, find_slots
 from kairos.appointments.repository import (
     AppointmentsUnitOfWork,
+    NotFound,
     Resource,
     decode_configuration,
     decode_schedule,
 )
 from kairos.appointments.tables import directory_professionals, domains, resources, schedules
-from kairos.contracts.events.identity import ProfessionalVerificationLapsed, ProfessionalVerified, ProfileUpdated
+from kairos.contracts.events.appointments import DirectoryChanged
+from kairos.contracts.events.identity import (
+    ProfessionalVerificationLapsed,
+    ProfessionalVerified,
+    ProfileUpdated,
+    UserRegistered,
+)
 from kairos.platform.events import EventHandlers, EventMeta
 from kairos.platform.http.pagination import PageRequest, keyset, page_of
 
@@ -66,13 +73,14 @@ async def list_verified_professional(event: ProfessionalVerified, meta: EventMet
         ),
         else_=_table.c.display_name,
     )
-    await uow.session.execute(
+    listed = await uow.session.execute(
         incoming.on_conflict_do_update(
             index_elements=["user_id"],
             set_={**{column: incoming.excluded[column] for column in verified}, "display_name": name},
             where=_table.c.verification_changed_at <= event.verified_at,
         )
     )
+    _changed(uow, str(event.user_id), listed)
 
 
 @handlers.on(ProfessionalVerificationLapsed)
@@ -88,19 +96,41 @@ async def unlist_lapsed_professional(
         listed=False,
         verification_changed_at=event.lapsed_at,
     )
-    await uow.session.execute(
+    unlisted = await uow.session.execute(
         incoming.on_conflict_do_update(
             index_elements=["user_id"],
             set_={"listed": False, "verification_changed_at": event.lapsed_at},
             where=_table.c.verification_changed_at <= event.lapsed_at,
         )
     )
+    _changed(uow, str(event.user_id), unlisted)
+
+
+@handlers.on(UserRegistered)
+async def name_registered_person(event: UserRegistered, meta: EventMeta, uow: AppointmentsUnitOfWork) -> None:
+    """The name given at sign-up, for the practice's lists (``patients``); older producers sent none."""
+    if event.display_name:
+        await patients.record_name(
+            uow.session,
+            uow.cipher,
+            user_id=str(event.user_id),
+            display_name=event.display_name,
+            changed_at=event.registered_at,
+        )
 
 
 @handlers.on(ProfileUpdated)
 async def rename_professional(event: ProfileUpdated, meta: EventMeta, uow: AppointmentsUnitOfWork) -> None:
-    """Only professionals the directory knows are renamed; other accounts are not kept here."""
-    await uow.session.execute(
+    """Anyone's name is kept for the practice's lists (``patients``); professionals the directory knows are
+    renamed there too; other accounts are not kept in the directory."""
+    await patients.record_name(
+        uow.session,
+        uow.cipher,
+        user_id=str(event.user_id),
+        display_name=event.display_name,
+        changed_at=event.updated_at,
+    )
+    renamed = await uow.session.execute(
         _table.update()
         .where(
             _table.c.user_id == str(event.user_id),
@@ -108,6 +138,13 @@ async def rename_professional(event: ProfileUpdated, meta: EventMeta, uow: Appoi
         )
         .values(display_name=event.display_name, profile_changed_at=event.updated_at)
     )
+    _changed(uow, str(event.user_id), renamed)
+
+
+def _changed(uow: AppointmentsUnitOfWork, user_id: str, result: Any) -> None:
+    """Say so when an entry changed (not for a late, older event): caches of the directory drop theirs."""
+    if result.rowcount:
+        uow.publish(DirectoryChanged(user_id=user_id), subject=f"user:{user_id}")
 
 
 async def seed_professional(
@@ -253,6 +290,35 @@ async def any_suitable_slots(
     return sorted(found)
 
 
+@dataclass(frozen=True)
+class ResourceProfessional:
+    """Who a resource books, as the directory publishes them: shown as verified only while they are."""
+
+    resource: Resource
+    user_id: str
+    display_name: str
+    professional: Professional | None  # None while not verified (never, lapsed or expired)
+    verified_until: datetime | None = None
+
+
+async def professional_of(*, uow: AppointmentsUnitOfWork, resource_id: UUID) -> ResourceProfessional:
+    """The professional a resource books (404 for a room or a device), and whether they are verified now."""
+    async with uow:
+        now = uow.clock.now()
+        resource = await uow.appointments.resource(resource_id)
+        if resource.user_id is None:
+            raise NotFound(f"resource {resource_id} books no professional")
+        statement = select(_table).where(_table.c.user_id == resource.user_id)
+        row = (await uow.session.execute(statement)).mappings().first()
+    # The practice's name for the resource until the directory knows the person (or after an erasure).
+    display_name = (row["display_name"] if row is not None else "") or resource.display_name
+    if row is None or not row["listed"] or (row["expires_at"] is not None and row["expires_at"] <= now):
+        return ResourceProfessional(resource, resource.user_id, display_name, professional=None)
+    return ResourceProfessional(
+        resource, resource.user_id, display_name, professional=_professional(row), verified_until=row["expires_at"]
+    )
+
+
 def _matching(query: DirectoryQuery, now: datetime) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [
         _table.c.listed,
@@ -369,8 +435,10 @@ __all__ = [
     "DirectoryQuery",
     "EarliestFree",
     "Professional",
+    "ResourceProfessional",
     "any_suitable_slots",
     "handlers",
+    "professional_of",
     "search",
     "seed_professional",
 ]

@@ -10,15 +10,16 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 
-from kairos.appointments import directory
+from kairos.appointments import caching, directory
 from kairos.appointments.repository import AppointmentsUnitOfWork
 from kairos.appointments.schemas import (
     DirectoryResourceRead,
     EarliestFreeRead,
     ProfessionalRead,
+    ResourceProfessionalRead,
     SlotRead,
 )
 from kairos.platform.http.pagination import Page, PageRequest, page_request
@@ -33,6 +34,7 @@ Text = Annotated[str | None, Query(max_length=200)]
 @router.get("/directory")
 async def search_directory(
     uow: Uow,
+    response: Response,
     page: Annotated[PageRequest, Depends(page_request)],
     q: Annotated[str | None, Query(max_length=200, description="words of the name, specialty or location")] = None,
     specialty: Text = None,
@@ -53,6 +55,9 @@ async def search_directory(
         appointment_type=appointment_type,
     )
     entries, next_cursor = await directory.search(uow=uow, query=query, page=page)
+    # Its resources' ids as tags too: a booking or a hold on one moves its earliest free time.
+    resource_ids = [resource.id for entry in entries for resource in entry.resources]
+    caching.shared(response, seconds=caching.DIRECTORY_SECONDS, tags=[caching.APPOINTMENT_DIRECTORY, *resource_ids])
     return Page(items=[_read(entry) for entry in entries], next_cursor=next_cursor)
 
 
@@ -77,6 +82,29 @@ async def any_suitable_slots(
         uow=uow, query=query, appointment_type=appointment_type, window_start=start, window_end=end, asker_zone=zone
     )
     return [SlotRead.from_domain(slot) for slot in slots]
+
+
+@router.get("/resources/{resource_id}/professional")
+async def read_resource_professional(resource_id: UUID, uow: Uow, response: Response) -> ResourceProfessionalRead:
+    """The professional a resource books, with whether they are verified now (404 for a room or a device)."""
+    found = await directory.professional_of(uow=uow, resource_id=resource_id)
+    seconds = caching.CONFIGURATION_SECONDS
+    if found.verified_until is not None:  # not shown as verified from the cache once it lapsed
+        left = int((found.verified_until - uow.clock.now()).total_seconds())
+        seconds = max(1, min(seconds, left))
+    caching.shared(response, seconds=seconds, tags=[found.user_id])
+    professional = found.professional
+    return ResourceProfessionalRead(
+        resource_id=found.resource.id,
+        user_id=found.user_id,
+        organisation_id=found.resource.organisation_id,
+        display_name=found.display_name,
+        verified=professional is not None,
+        verified_until=found.verified_until,
+        specialty=None if professional is None else professional.specialty,
+        languages=[] if professional is None else list(professional.languages),
+        location=None if professional is None else professional.location,
+    )
 
 
 def _read(entry: directory.DirectoryEntry) -> ProfessionalRead:

@@ -8,8 +8,9 @@ Erasure: appointments are medical records, which the law keeps for years after t
 Code de la santé publique R.1112-7), so they are pseudonymised rather than deleted (GDPR Art. 17(3)(b) and (c)): the
 patient's account id is replaced everywhere by one random pseudonym (the same for all of their appointments, so the
 record stays whole; nothing maps it back), the free-text message, the form's answers and the reasons the patient
-wrote are cleared; times, types, statuses and the practice's decisions stay. Waitlist entries are deleted; a
-professional's directory listing is deleted and their bookable resources unlinked from the account.
+wrote are cleared; times, types, statuses and the practice's decisions stay. Waitlist entries and the person's
+display name (``patients``) are deleted; a professional's directory listing is deleted and their bookable resources
+unlinked from the account.
 
 Both answer through the outbox in the handler's transaction: the answer is published if and only if the work is done.
 """
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import delete, null, select, update
 
+from kairos.appointments import patients
 from kairos.appointments.domain.appointment import Appointment, Requested
 from kairos.appointments.personal_data import PersonalData, event_context, projection_context, seal
 from kairos.appointments.repository import AppointmentsUnitOfWork, encode_event
@@ -33,6 +35,7 @@ from kairos.appointments.tables import (
     seats,
     waitlist_entries,
 )
+from kairos.contracts.events.appointments import DirectoryChanged
 from kairos.contracts.events.privacy import Anonymised, ErasureDone, ErasureRequested, ExportReady, ExportRequested
 from kairos.platform import audit
 from kairos.platform.events import EventHandlers, EventMeta
@@ -177,15 +180,19 @@ async def pseudonymise_patient(event: ErasureRequested, meta: EventMeta, uow: Ap
     await session.execute(update(seats).where(seats.c.holder == subject).values(holder=pseudonym))
     waitlisted = await session.execute(delete(waitlist_entries).where(waitlist_entries.c.patient == subject))
     listed = await session.execute(delete(directory_professionals).where(directory_professionals.c.user_id == subject))
+    named = await patients.forget_name(session, subject)
     linked = await session.execute(update(resources).where(resources.c.user_id == subject).values(user_id=None))
     for table in (calendar_feeds, calendar_imports):
         await session.execute(update(table).where(table.c.created_by == subject).values(created_by=pseudonym))
+    if listed.rowcount or linked.rowcount:  # type: ignore[attr-defined]
+        uow.publish(DirectoryChanged(user_id=subject), subject=f"user:{subject}")  # cached entries go too
 
     deleted = [
         f"{label} ({count})"
         for label, count in (
             ("waitlist entries", waitlisted.rowcount),  # type: ignore[attr-defined]
             ("listing in the directory of professionals", listed.rowcount),  # type: ignore[attr-defined]
+            ("display name", named),
         )
         if count
     ]

@@ -224,8 +224,11 @@ class AppointmentRepository:
             )
         return busy
 
-    async def find(self, criteria: AppointmentFilter, page: PageRequest) -> list[Appointment]:
-        """One page of the appointments that match, by start then id (the projection, not the streams)."""
+    async def find(
+        self, criteria: AppointmentFilter, page: PageRequest, *, newest_first: bool = False
+    ) -> list[Appointment]:
+        """One page of the appointments that match, by start then id, or the reverse (the projection, not the
+        streams)."""
         reachable: list[ColumnElement[bool]] = []
         if criteria.visible_to_patient is not None:
             reachable.append(appointments.c.patient == criteria.visible_to_patient)
@@ -244,7 +247,7 @@ class AppointmentRepository:
             statement = statement.where(appointments.c.starts_at >= criteria.starts_from)
         if criteria.starts_before is not None:
             statement = statement.where(appointments.c.starts_at < criteria.starts_before)
-        ordered = keyset(statement, [appointments.c.starts_at, appointments.c.id], page)
+        ordered = keyset(statement, [appointments.c.starts_at, appointments.c.id], page, descending=newest_first)
         rows = (await self._session.execute(ordered)).mappings()
         return [_from_projection(row, await self.opened_projection(row)) for row in rows]
 

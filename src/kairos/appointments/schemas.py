@@ -86,26 +86,34 @@ class AppointmentRead(BaseModel):
     id: UUID
     resource_id: UUID
     organisation_id: UUID
-    patient: str
+    patient: str = Field(description="the patient's account (identity's subject)")
+    patient_name: str | None = Field(
+        default=None,
+        description="the patient's display name as identity last published it; null when not known here "
+        "(lists and reads of an appointment give it, commands' answers do not)",
+    )
     appointment_type: str
     starts_at: datetime
     ends_at: datetime
     status: str = Field(description="FHIR R4 Appointment.status")
     message: str | None
+    answers: dict[str, Any] = Field(description="the answers to the domain's custom fields (its form)")
     version: int
 
     @classmethod
-    def from_domain(cls, appointment: Appointment) -> AppointmentRead:
+    def from_domain(cls, appointment: Appointment, *, patient_name: str | None = None) -> AppointmentRead:
         return cls(
             id=appointment.id,
             resource_id=appointment.resource_id,
             organisation_id=appointment.organisation_id,
             patient=appointment.patient,
+            patient_name=patient_name,
             appointment_type=appointment.appointment_type,
             starts_at=appointment.period.starts_at,
             ends_at=appointment.period.ends_at,
             status=appointment.status.value,
             message=appointment.message,
+            answers=dict(appointment.answers),
             version=appointment.version,
         )
 
@@ -404,3 +412,17 @@ class CalendarImportRead(BaseModel):
     next_refresh_at: datetime | None = Field(description="when a URL is read again; null for a file")
     last_error: str | None = Field(description="why the last refresh failed (the busy time read before stays)")
     busy_count: int = Field(description="busy blocks read from it")
+
+
+class ResourceProfessionalRead(BaseModel):
+    """The professional a resource books, from the directory of verified professionals."""
+
+    resource_id: UUID
+    user_id: str = Field(description="the professional's account at identity")
+    organisation_id: UUID
+    display_name: str
+    verified: bool = Field(description="verified by the organisation now; what follows is shown only then")
+    verified_until: datetime | None = Field(description="when the verification lapses, if it does")
+    specialty: str | None
+    languages: list[str] = Field(examples=[["en", "fr"]])
+    location: str | None

@@ -6,13 +6,14 @@ appointments; professionals and staff on their organisation's; operators see all
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import String, select
 
-from kairos.appointments import calendar_store
+from kairos.appointments import calendar_store, patients
 from kairos.appointments.access_audit import record_reads
 from kairos.appointments.domain.appointment import Appointment, Period, Requested
 from kairos.appointments.domain.availability import AppointmentType, Booking, Schedule
@@ -79,6 +80,9 @@ async def put_domain(*, uow: AppointmentsUnitOfWork, by: Principal, configuratio
             # under changes their patients' forms and policies, so only an operator changes it.
             raise Forbidden("this domain is used by other organisations; only an operator changes it")
         version = await uow.appointments.put_domain(configuration, at=uow.clock.now())
+        uow.publish(
+            contracts.DomainChanged(name=configuration.name, version=version), subject=f"domain:{configuration.name}"
+        )
         await uow.commit()
         return version
 
@@ -136,6 +140,7 @@ async def register_resource(
                 domain=domain,
             )
         )
+        resource_changed(uow, resource.id)
         await uow.commit()
         return resource
 
@@ -344,14 +349,28 @@ async def cancel(*, uow: AppointmentsUnitOfWork, by: Principal, appointment_id: 
 
 async def read(*, uow: AppointmentsUnitOfWork, by: Principal, appointment_id: UUID) -> tuple[Appointment, list[Any]]:
     """The appointment and its decision log, to whoever may see it (others get 404: no existence leak)."""
+    record = await read_record(uow=uow, by=by, appointment_id=appointment_id)
+    return record.appointment, record.history
+
+
+@dataclass(frozen=True)
+class AppointmentRecord:
+    appointment: Appointment
+    history: list[Any]
+    patient_name: str | None
+
+
+async def read_record(*, uow: AppointmentsUnitOfWork, by: Principal, appointment_id: UUID) -> AppointmentRecord:
+    """The appointment, its decision log and its patient's name, to whoever may see it (others get 404)."""
     async with uow:
         appointment = await uow.appointments.get(appointment_id)
         if not _may_see(by, appointment):
             raise NotFound(f"appointment {appointment_id}")
         history = await uow.appointments.history(appointment_id)
+        names = await patients.names_of(uow.session, uow.cipher, [appointment.patient])
         record_reads(uow, by, [appointment])
         await uow.commit()  # the audit record is published with the read, or the read fails
-        return appointment, history
+        return AppointmentRecord(appointment, history, names.get(appointment.patient))
 
 
 async def _decidable(uow: AppointmentsUnitOfWork, by: Principal, appointment_id: UUID) -> tuple[Appointment, Resource]:
@@ -396,7 +415,13 @@ async def put_schedule(*, uow: AppointmentsUnitOfWork, by: Principal, schedule: 
         if not allowed:
             raise Forbidden("only the organisation's people manage its availability")
         await uow.appointments.put_schedule(schedule, at=uow.clock.now())
+        resource_changed(uow, schedule.resource_id)
         await uow.commit()
+
+
+def resource_changed(uow: AppointmentsUnitOfWork, resource_id: UUID) -> None:
+    """A resource was added or its hours rewritten: readers (and caches) of its schedule and times are told."""
+    uow.publish(contracts.ResourceChanged(resource_id=resource_id), subject=f"resource:{resource_id}")
 
 
 async def read_schedule(*, uow: AppointmentsUnitOfWork, resource_id: UUID) -> Schedule:

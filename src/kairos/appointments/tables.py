@@ -256,3 +256,19 @@ bulk_change_schedules = Table(
     Column("schedule_after", JSONB, nullable=False),
     PrimaryKeyConstraint("change_id", "resource_id"),
 )
+
+# --- the practice's views (migration 0009) -------------------------------------------------------------------
+
+# People's display names, kept from identity's events so that a practice sees who its patients are
+# (kairos.appointments.patients). The name is personal data: sealed, context
+# ``appointments.patient_names.display_name:<user_id>``; ``changed_at`` is the newest event's own time.
+patient_names = Table(
+    "patient_names",
+    metadata,
+    Column("user_id", String(100), primary_key=True),  # identity's subject, as appointments.patient
+    Column("display_name", Text, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Recent bulk changes newest first, per organisation.
+Index("ix_bulk_changes_organisation_applied", bulk_changes.c.organisation_id, bulk_changes.c.applied_at.desc())

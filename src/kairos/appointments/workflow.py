@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from kairos.appointments import service
+from kairos.appointments import patients, service
 from kairos.appointments.access_audit import record_reads
 from kairos.appointments.domain.appointment import Appointment, AppointmentEvent, Command, Period, Status
 from kairos.appointments.domain.configuration import CancellationPolicy
@@ -32,6 +32,12 @@ class MissingTime(Exception):
 
 
 # --- reading ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listing:
+    appointments: list[Appointment]
+    patient_names: dict[str, str]  # by patient subject, those known
 
 
 def _visible(by: Principal) -> AppointmentFilter:
@@ -52,8 +58,10 @@ async def list_appointments(
     patient: str | None = None,
     starts_from: datetime | None = None,
     starts_before: datetime | None = None,
-) -> list[Appointment]:
-    """The appointments the caller may see, by start: a patient's own, an organisation's for its people."""
+    newest_first: bool = False,
+) -> Listing:
+    """The appointments the caller may see, by start (or latest first): a patient's own, an organisation's for
+    its people; with their patients' names."""
     visible = _visible(by)
     if patient == "me":
         patient = by.subject
@@ -70,10 +78,11 @@ async def list_appointments(
         starts_before=starts_before,
     )
     async with uow:
-        found = await uow.appointments.find(criteria, page)
+        found = await uow.appointments.find(criteria, page, newest_first=newest_first)
+        names = await patients.names_of(uow.session, uow.cipher, (appointment.patient for appointment in found))
         record_reads(uow, by, found)
         await uow.commit()  # the audit records are published with the read, or the read fails
-        return found
+        return Listing(found, names)
 
 
 async def history(*, uow: AppointmentsUnitOfWork, by: Principal, appointment_id: UUID) -> list[AppointmentEvent]:

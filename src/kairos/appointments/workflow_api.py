@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import structlog
@@ -53,6 +53,10 @@ async def list_appointments(
     patient: Annotated[str | None, Query(description="a patient's subject, or `me`", max_length=100)] = None,
     start: Annotated[datetime | None, Query(alias="from", description="starting at or after")] = None,
     end: Annotated[datetime | None, Query(alias="to", description="starting before")] = None,
+    sort: Annotated[
+        Literal["starts_at", "-starts_at"],
+        Query(description="by start time, soonest first, or latest first (`-`); a cursor keeps the sort it came from"),
+    ] = "starts_at",
 ) -> Page[AppointmentRead]:
     """Appointments the caller may see, by start time: a patient's own, an organisation's for its people."""
     for name, value in (("from", start), ("to", end)):
@@ -67,9 +71,18 @@ async def list_appointments(
         patient=patient,
         starts_from=start,
         starts_before=end,
+        newest_first=sort == "-starts_at",
     )
-    items, next_cursor = page_of(found, page, key=lambda appointment: (appointment.period.starts_at, appointment.id))
-    return Page(items=[AppointmentRead.from_domain(appointment) for appointment in items], next_cursor=next_cursor)
+    items, next_cursor = page_of(
+        found.appointments, page, key=lambda appointment: (appointment.period.starts_at, appointment.id)
+    )
+    return Page(
+        items=[
+            AppointmentRead.from_domain(appointment, patient_name=found.patient_names.get(appointment.patient))
+            for appointment in items
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/appointments/{appointment_id}/history")

@@ -320,6 +320,10 @@ async def room(world: World, _: str) -> Case:
     return Case({"resource_id": world.room})
 
 
+async def doctor(world: World, _: str) -> Case:
+    return Case({"resource_id": world.doctor})
+
+
 def room_query(**query: str) -> Prepare:
     async def prepare(world: World, _: str) -> Case:
         return Case({"resource_id": world.room}, query=query)
@@ -463,6 +467,11 @@ async def applied_bulk_change(world: World, _: str) -> Case:
     )
 
 
+async def listed_bulk_change(world: World, _: str) -> Case:
+    applied = await applied_bulk_change(world, _)
+    return Case(marker=applied.params["change_id"])
+
+
 # --- FHIR ------------------------------------------------------------------------------------------------------
 
 
@@ -583,6 +592,7 @@ MATRIX: list[Row] = [
     ),
     Row("GET", "/resources/{resource_id}/slots/stream", PUBLIC, room),
     Row("GET", "/directory", PUBLIC, nothing),
+    Row("GET", "/resources/{resource_id}/professional", PUBLIC, doctor),
     Row("GET", "/slots", PUBLIC, any_slots),
     # appointments and their workflow
     Row("POST", "/appointments", PATIENTS_ASK, new_request, 201),
@@ -640,6 +650,12 @@ MATRIX: list[Row] = [
     Row("DELETE", "/waitlist/{entry_id}", HOLDER_ONLY, owners_waitlist_entry, 204),
     # bulk availability changes: the organisation's domain admins (staff lack availability:manage), operators
     Row("POST", "/availability/bulk-changes", (403, 403, 403, 403, 403, 403, OK, 403, OK, 403, 401), bulk_change, 201),
+    Row(
+        "GET",
+        "/availability/bulk-changes",
+        (BLIND, BLIND, BLIND, BLIND, BLIND, BLIND, SEES, BLIND, SEES, BLIND, 401),  # those who may undo them
+        listed_bulk_change,
+    ),
     Row(
         "POST",
         "/availability/bulk-changes/{change_id}/undo",

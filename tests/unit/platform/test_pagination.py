@@ -115,6 +115,16 @@ def test_a_later_page_starts_after_the_cursor() -> None:
     assert "WHERE (notes.written_at, notes.id) > (" in str(statement.compile())
 
 
+def test_latest_first_orders_every_column_descending_and_starts_before_the_cursor() -> None:
+    cursor = encode_cursor([datetime(2025, 3, 1, 9, 30, tzinfo=UTC), 7])
+
+    statement = keyset(select(notes), ORDER, PageRequest(cursor=cursor, limit=10), descending=True)
+
+    sql = str(statement.compile())
+    assert "WHERE (notes.written_at, notes.id) < (" in sql
+    assert "ORDER BY notes.written_at DESC, notes.id DESC" in sql
+
+
 def test_a_short_page_is_the_last_one() -> None:
     items, next_cursor = page_of([(1,), (2,)], PageRequest(limit=2), key=lambda row: row)
 

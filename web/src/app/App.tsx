@@ -20,6 +20,9 @@ const AccountPage = lazy(() =>
   import("../features/account/AccountPage").then((page) => ({ default: page.AccountPage })),
 );
 const DomainsPage = lazy(() => import("../features/admin/DomainsPage").then((page) => ({ default: page.DomainsPage })));
+const VerificationPage = lazy(() =>
+  import("../features/verification/VerificationPage").then((page) => ({ default: page.VerificationPage })),
+);
 const DomainEditorPage = lazy(() =>
   import("../features/admin/DomainEditorPage").then((page) => ({ default: page.DomainEditorPage })),
 );
@@ -78,6 +81,18 @@ export function App() {
               {(user) => (
                 <OnDemand>
                   <DomainEditorPage user={user} />
+                </OnDemand>
+              )}
+            </RequireSignIn>
+          }
+        />
+        <Route
+          path="verification"
+          element={
+            <RequireSignIn>
+              {(user) => (
+                <OnDemand>
+                  <VerificationPage user={user} />
                 </OnDemand>
               )}
             </RequireSignIn>

@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { Link, NavLink, Outlet, useLocation } from "react-router";
 
 import { useAuth } from "../features/auth/AuthProvider";
+import { verifiesProfessionals } from "../features/verification/api";
 import { LANGUAGES } from "../i18n";
 
 export function Layout() {
@@ -71,6 +72,11 @@ export function Layout() {
                   <NavLink to="/admin/domains">{t("nav", { ns: "admin" })}</NavLink>
                 </li>
               )}
+            {state.status === "signed-in" && state.user.organisation && verifiesProfessionals(state.user) && (
+              <li>
+                <NavLink to="/verification">{t("verification.nav", { ns: "admin" })}</NavLink>
+              </li>
+            )}
             {state.status === "signed-in" && (
               <li>
                 <NavLink to="/account">{t("nav", { ns: "account" })}</NavLink>

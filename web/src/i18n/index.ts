@@ -7,6 +7,8 @@ import { adminEn } from "./admin.en";
 import { adminFr } from "./admin.fr";
 import { en } from "./en";
 import { fr } from "./fr";
+import { practiceEn } from "./practice.en";
+import { practiceFr } from "./practice.fr";
 
 export const LANGUAGES = { en: "English", fr: "Français" } as const;
 export type Language = keyof typeof LANGUAGES;
@@ -31,8 +33,8 @@ export async function createI18n(language: Language): Promise<i18n> {
   const instance = i18next.createInstance();
   await instance.use(initReactI18next).init({
     resources: {
-      en: { translation: en, account: accountEn, admin: adminEn }, // a namespace per feature area
-      fr: { translation: fr, account: accountFr, admin: adminFr },
+      en: { translation: en, account: accountEn, admin: adminEn, practice: practiceEn }, // a namespace per area
+      fr: { translation: fr, account: accountFr, admin: adminFr, practice: practiceFr },
     },
     lng: language,
     fallbackLng: "en",

@@ -52,6 +52,7 @@ export const REQUESTED: Appointment = {
   ends_at: "2026-12-01T09:20:00Z",
   status: "pending",
   message: "Mornings suit me best.",
+  answers: {},
   version: 1,
   history: [
     {

@@ -53,16 +53,21 @@ def decode_cursor(cursor: str, *, width: int) -> list[str]:
     return values
 
 
-def keyset(statement: Select[Any], order_by: Sequence[ColumnElement[Any]], page: PageRequest) -> Select[Any]:
-    """Order by ``order_by`` (ascending, unique together) and start after the cursor; fetch one extra row."""
+def keyset(
+    statement: Select[Any], order_by: Sequence[ColumnElement[Any]], page: PageRequest, *, descending: bool = False
+) -> Select[Any]:
+    """Order by ``order_by`` (unique together; ascending, or all descending) and start after the cursor; fetch
+    one extra row. A cursor belongs to the order it was made in."""
     if page.cursor is not None:
         after = decode_cursor(page.cursor, width=len(order_by))
         try:
             typed = [_parse(column, value) for column, value in zip(order_by, after, strict=True)]
         except ValueError as error:
             raise ProblemError(400, "invalid-cursor", "Bad Request", "The cursor is not valid") from error
-        statement = statement.where(tuple_(*order_by) > tuple_(*typed))
-    return statement.order_by(*order_by).limit(page.limit + 1)
+        after_cursor = tuple_(*order_by) < tuple_(*typed) if descending else tuple_(*order_by) > tuple_(*typed)
+        statement = statement.where(after_cursor)
+    ordered = [column.desc() for column in order_by] if descending else order_by
+    return statement.order_by(*ordered).limit(page.limit + 1)
 
 
 def page_of(rows: Sequence[Any], page: PageRequest, *, key: Any) -> tuple[list[Any], str | None]:

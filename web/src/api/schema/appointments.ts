@@ -630,6 +630,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/appointments/resources/{resource_id}/professional": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Resource Professional
+         * @description The professional a resource books, with whether they are verified now (404 for a room or a device).
+         */
+        get: operations["read_resource_professional_api_v1_appointments_resources__resource_id__professional_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/appointments/resources/{resource_id}/slots/stream": {
         parameters: {
             query?: never;
@@ -657,7 +677,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Bulk Changes
+         * @description Applied bulk changes the caller may undo, latest first (undone ones too, with when).
+         */
+        get: operations["list_bulk_changes_api_v1_appointments_availability_bulk_changes_get"];
         put?: never;
         /**
          * Post Bulk Change
@@ -768,8 +792,16 @@ export interface components {
              * Format: uuid
              */
             organisation_id: string;
-            /** Patient */
+            /**
+             * Patient
+             * @description the patient's account (identity's subject)
+             */
             patient: string;
+            /**
+             * Patient Name
+             * @description the patient's display name as identity last published it; null when not known here (lists and reads of an appointment give it, commands' answers do not)
+             */
+            patient_name?: string | null;
             /** Appointment Type */
             appointment_type: string;
             /**
@@ -789,6 +821,13 @@ export interface components {
             status: string;
             /** Message */
             message: string | null;
+            /**
+             * Answers
+             * @description the answers to the domain's custom fields (its form)
+             */
+            answers: {
+                [key: string]: unknown;
+            };
             /** Version */
             version: number;
         };
@@ -870,8 +909,16 @@ export interface components {
              * Format: uuid
              */
             organisation_id: string;
-            /** Patient */
+            /**
+             * Patient
+             * @description the patient's account (identity's subject)
+             */
             patient: string;
+            /**
+             * Patient Name
+             * @description the patient's display name as identity last published it; null when not known here (lists and reads of an appointment give it, commands' answers do not)
+             */
+            patient_name?: string | null;
             /** Appointment Type */
             appointment_type: string;
             /**
@@ -891,6 +938,13 @@ export interface components {
             status: string;
             /** Message */
             message: string | null;
+            /**
+             * Answers
+             * @description the answers to the domain's custom fields (its form)
+             */
+            answers: {
+                [key: string]: unknown;
+            };
             /** Version */
             version: number;
             /** History */
@@ -1592,6 +1646,16 @@ export interface components {
              */
             next_cursor?: string | null;
         };
+        /** Page[RecentChangeRead] */
+        Page_RecentChangeRead_: {
+            /** Items */
+            items: components["schemas"]["RecentChangeRead"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` to get the next page; null at the end
+             */
+            next_cursor?: string | null;
+        };
         /** Page[ResourceRead] */
         Page_ResourceRead_: {
             /** Items */
@@ -1691,6 +1755,35 @@ export interface components {
             ends_at?: string | null;
             /** Reason */
             reason?: string | null;
+        };
+        /** RecentChangeRead */
+        RecentChangeRead: {
+            /**
+             * Change Id
+             * Format: uuid
+             */
+            change_id: string;
+            /**
+             * Change
+             * @description the change as it was sent (`kind` and its fields)
+             */
+            change: {
+                [key: string]: unknown;
+            };
+            /** Applied By */
+            applied_by: string;
+            /**
+             * Applied At
+             * Format: date-time
+             */
+            applied_at: string;
+            /** Undone At */
+            undone_at: string | null;
+            /**
+             * Resource Ids
+             * @description the resources whose schedules it rewrote
+             */
+            resource_ids: string[];
         };
         /** RecurringPeriodModel */
         RecurringPeriodModel: {
@@ -1805,6 +1898,51 @@ export interface components {
              * @example medical
              */
             domain?: string | null;
+        };
+        /**
+         * ResourceProfessionalRead
+         * @description The professional a resource books, from the directory of verified professionals.
+         */
+        ResourceProfessionalRead: {
+            /**
+             * Resource Id
+             * Format: uuid
+             */
+            resource_id: string;
+            /**
+             * User Id
+             * @description the professional's account at identity
+             */
+            user_id: string;
+            /**
+             * Organisation Id
+             * Format: uuid
+             */
+            organisation_id: string;
+            /** Display Name */
+            display_name: string;
+            /**
+             * Verified
+             * @description verified by the organisation now; what follows is shown only then
+             */
+            verified: boolean;
+            /**
+             * Verified Until
+             * @description when the verification lapses, if it does
+             */
+            verified_until: string | null;
+            /** Specialty */
+            specialty: string | null;
+            /**
+             * Languages
+             * @example [
+             *       "en",
+             *       "fr"
+             *     ]
+             */
+            languages: string[];
+            /** Location */
+            location: string | null;
         };
         /** ResourceRead */
         ResourceRead: {
@@ -2616,6 +2754,8 @@ export interface operations {
                 from?: string | null;
                 /** @description starting before */
                 to?: string | null;
+                /** @description by start time, soonest first, or latest first (`-`); a cursor keeps the sort it came from */
+                sort?: "starts_at" | "-starts_at";
                 /** @description from the previous page's `next_cursor` */
                 cursor?: string | null;
                 limit?: number;
@@ -3644,6 +3784,48 @@ export interface operations {
             };
         };
     };
+    read_resource_professional_api_v1_appointments_resources__resource_id__professional_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceProfessionalRead"];
+                };
+            };
+            /** @description A problem with the request */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A problem on the server */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     stream_slots_api_v1_appointments_resources__resource_id__slots_stream_get: {
         parameters: {
             query?: {
@@ -3667,6 +3849,50 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": unknown;
+                };
+            };
+            /** @description A problem with the request */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A problem on the server */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_bulk_changes_api_v1_appointments_availability_bulk_changes_get: {
+        parameters: {
+            query?: {
+                /** @description from the previous page's `next_cursor` */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RecentChangeRead_"];
                 };
             };
             /** @description A problem with the request */

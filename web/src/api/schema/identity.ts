@@ -409,6 +409,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/identity/me/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read My Second Factors
+         * @description Your second factors: whether an authenticator app is set up, recovery codes left, passkeys.
+         */
+        get: operations["read_my_second_factors_api_v1_identity_me_mfa_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identity/me/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate My Recovery Codes
+         * @description New recovery codes in place of all earlier ones, proven with a current authenticator or recovery code.
+         */
+        post: operations["regenerate_my_recovery_codes_api_v1_identity_me_mfa_recovery_codes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/identity/me/profile": {
         parameters: {
             query?: never;
@@ -531,6 +571,26 @@ export interface paths {
          * @description Verify a submitted profile (until ``expires_at``) or reject it with a reason.
          */
         post: operations["decide_professional_profile_api_v1_identity_organisations__organisation_id__professionals__user_id__decision_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identity/me/organisations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List My Organisations
+         * @description Your organisations and roles in each; a session acts for one (``organisation`` at /authorize).
+         */
+        get: operations["list_my_organisations_api_v1_identity_me_organisations_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -770,7 +830,7 @@ export interface paths {
         };
         /**
          * List Identity Providers
-         * @description The organisation's identity providers (``roles:manage``); secrets are never shown.
+         * @description The organisation's identity providers, enabled or not (``roles:manage``); secrets are never shown.
          */
         get: operations["list_identity_providers_api_v1_identity_organisations__organisation_id__identity_providers_get"];
         put?: never;
@@ -792,17 +852,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Read Identity Provider
+         * @description One of the organisation's identity providers (``roles:manage``).
+         */
+        get: operations["read_identity_provider_api_v1_identity_organisations__organisation_id__identity_providers__provider_id__get"];
         put?: never;
         post?: never;
         /**
-         * Disable Identity Provider
-         * @description Stop signing in through this provider (``roles:manage``).
+         * Delete Identity Provider
+         * @description Remove a provider and its links (``roles:manage``); the accounts it made stay, with their memberships.
          */
-        delete: operations["disable_identity_provider_api_v1_identity_organisations__organisation_id__identity_providers__provider_id__delete"];
+        delete: operations["delete_identity_provider_api_v1_identity_organisations__organisation_id__identity_providers__provider_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Identity Provider
+         * @description Change a provider's registration, or disable (``is_enabled: false``) or enable it (``roles:manage``).
+         */
+        patch: operations["update_identity_provider_api_v1_identity_organisations__organisation_id__identity_providers__provider_id__patch"];
         trace?: never;
     };
     "/api/v1/identity/federation/{provider_id}/start": {
@@ -950,7 +1018,11 @@ export interface paths {
         delete: operations["remove_my_passkey_api_v1_identity_me_passkeys__passkey_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Rename My Passkey
+         * @description Rename one of your passkeys.
+         */
+        patch: operations["rename_my_passkey_api_v1_identity_me_passkeys__passkey_id__patch"];
         trace?: never;
     };
     "/api/v1/identity/sign-in/passkey/options": {
@@ -1728,11 +1800,46 @@ export interface components {
             default_role: components["schemas"]["Role"];
             /** Is Jit Allowed */
             is_jit_allowed: boolean;
+            /** Is Enabled */
+            is_enabled: boolean;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /** Updated At */
+            updated_at: string | null;
+        };
+        /**
+         * IdentityProviderUpdate
+         * @description The fields sent are changed, checked as at registration; the kind stays. A new issuer (OpenID Connect) or
+         *     tenant or authority (Entra ID) removes the provider's links: people link their accounts again.
+         */
+        IdentityProviderUpdate: {
+            /** Display Name */
+            display_name?: string | null;
+            /** Issuer */
+            issuer?: string | null;
+            /** Tenant */
+            tenant?: string | null;
+            /** Authority */
+            authority?: string | null;
+            /** Allowed Tenants */
+            allowed_tenants?: string[] | null;
+            /** Client Id */
+            client_id?: string | null;
+            /** Client Secret */
+            client_secret?: string | null;
+            /** Allowed Email Domains */
+            allowed_email_domains?: string[] | null;
+            default_role?: components["schemas"]["Role"] | null;
+            /** Is Jit Allowed */
+            is_jit_allowed?: boolean | null;
+            /**
+             * Is Enabled
+             * @description false: nobody signs in through it (links stay)
+             */
+            is_enabled?: boolean | null;
         };
         /** MemberRead */
         MemberRead: {
@@ -1759,6 +1866,28 @@ export interface components {
              */
             organisation_id: string;
             role: components["schemas"]["Role"];
+        };
+        /** MyOrganisationRead */
+        MyOrganisationRead: {
+            /**
+             * Organisation Id
+             * Format: uuid
+             */
+            organisation_id: string;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Roles
+             * @description your roles in this organisation
+             */
+            roles: components["schemas"]["Role"][];
+            /**
+             * Is Acting
+             * @description whether this request's token acts for it; to act for another, authorize again with organisation=<organisation_id>
+             */
+            is_acting: boolean;
         };
         /**
          * NotificationKind
@@ -1903,6 +2032,14 @@ export interface components {
              * @default
              */
             next: string;
+        };
+        /** PasskeyUpdate */
+        PasskeyUpdate: {
+            /**
+             * Name
+             * @description what the person calls it
+             */
+            name: string;
         };
         /**
          * Problem
@@ -2068,6 +2205,22 @@ export interface components {
             /** Description */
             description: string;
         };
+        /** RecoveryCodesCreate */
+        RecoveryCodesCreate: {
+            /**
+             * Code
+             * @description a current authenticator code, or an unused recovery code
+             */
+            code: string;
+        };
+        /** RecoveryCodesRead */
+        RecoveryCodesRead: {
+            /**
+             * Codes
+             * @description the new recovery codes, shown this once; every earlier one stops working
+             */
+            codes: string[];
+        };
         /**
          * Role
          * @enum {string}
@@ -2081,6 +2234,29 @@ export interface components {
              * @description required for organisational roles
              */
             organisation_id?: string | null;
+        };
+        /** SecondFactorsRead */
+        SecondFactorsRead: {
+            /**
+             * Totp Enrolled
+             * @description an authenticator app is set up (confirmed with a first code)
+             */
+            totp_enrolled: boolean;
+            /**
+             * Recovery Codes Left
+             * @description recovery codes not used yet
+             */
+            recovery_codes_left: number;
+            /**
+             * Passkeys
+             * @description passkeys registered (listed by GET /me/passkeys)
+             */
+            passkeys: number;
+            /**
+             * Required
+             * @description a role the person holds requires a second factor at sign-in
+             */
+            required: boolean;
         };
         /** SessionRead */
         SessionRead: {
@@ -3317,6 +3493,90 @@ export interface operations {
             };
         };
     };
+    read_my_second_factors_api_v1_identity_me_mfa_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecondFactorsRead"];
+                };
+            };
+            /** @description A problem with the request */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A problem on the server */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    regenerate_my_recovery_codes_api_v1_identity_me_mfa_recovery_codes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecoveryCodesCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodesRead"];
+                };
+            };
+            /** @description A problem with the request */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A problem on the server */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     read_my_profile_api_v1_identity_me_profile_get: {
         parameters: {
             query?: never;
@@ -3649,6 +3909,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProfessionalProfileRead"];
+                };
+            };
+            /** @description A problem with the request */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A problem on the server */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_my_organisations_api_v1_identity_me_organisations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyOrganisationRead"][];
                 };
             };
             /** @description A problem with the request */
@@ -4453,7 +4753,50 @@ export interface operations {
             };
         };
     };
-    disable_identity_provider_api_v1_identity_organisations__organisation_id__identity_providers__provider_id__delete: {
+    read_identity_provider_api_v1_identity_organisations__organisation_id__identity_providers__provider_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organisation_id: string;
+                provider_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityProviderRead"];
+                };
+            };
+            /** @description A problem with the request */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A problem on the server */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_identity_provider_api_v1_identity_organisations__organisation_id__identity_providers__provider_id__delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -4471,6 +4814,53 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A problem with the request */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A problem on the server */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_identity_provider_api_v1_identity_organisations__organisation_id__identity_providers__provider_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organisation_id: string;
+                provider_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityProviderUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityProviderRead"];
+                };
             };
             /** @description A problem with the request */
             "4XX": {
@@ -4851,6 +5241,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A problem with the request */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A problem on the server */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rename_my_passkey_api_v1_identity_me_passkeys__passkey_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyRead"];
+                };
             };
             /** @description A problem with the request */
             "4XX": {

@@ -85,6 +85,9 @@ function account(overrides: Record<string, Handler> = {}) {
     "GET /api/v1/identity/consents/purposes": () => ({ body: PURPOSES }),
     [`GET ${ME}/consents`]: () => ({ body: { items: [TERMS], next_cursor: null } }),
     [`GET ${ME}/data-requests`]: () => ({ body: { items: [], next_cursor: null } }),
+    [`GET ${ME}/mfa`]: () => ({ body: { totp_enrolled: false, recovery_codes_left: 0, passkeys: 0, required: false } }),
+    [`GET ${ME}/passkeys`]: () => ({ body: [] }),
+    [`GET ${ME}/grants`]: () => ({ body: { items: [], next_cursor: null } }),
     ...overrides,
   });
 }
@@ -346,8 +349,9 @@ test("in French", async () => {
   await renderPage(<AccountPage user={PATIENT} />, { ...PAGE, server: account(), language: "fr" });
   expect(await screen.findByRole("heading", { level: 1, name: "Votre compte" })).toBeInTheDocument();
   expect(await screen.findByLabelText("Fuseau horaire")).toHaveValue("Europe/Paris");
-  expect(screen.getByRole("link", { name: "Configurer une application d’authentification" })).toHaveAttribute(
+  // Identity's own enrolment page, which sends the person back to this page afterwards.
+  expect(await screen.findByRole("link", { name: "Configurer une application d’authentification" })).toHaveAttribute(
     "href",
-    "/api/v1/identity/mfa/enrol",
+    "/api/v1/identity/mfa/enrol?next=%2Faccount%3Fmfa%3Denrolled",
   );
 });

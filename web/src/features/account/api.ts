@@ -136,3 +136,69 @@ export function submitProfessionalProfile(
     }),
   );
 }
+
+export type SecondFactors = IdentitySchemas["SecondFactorsRead"];
+export type Passkey = IdentitySchemas["PasskeyRead"];
+export type Grant = IdentitySchemas["ClientGrantRead"];
+
+/** Identity's own page for setting up an authenticator app (the key never reaches this app); back here after. */
+export function enrolmentPath(returnTo: string): string {
+  return `/api/v1/identity/mfa/enrol?${new URLSearchParams({ next: returnTo }).toString()}`;
+}
+
+export function loadSecondFactors(api: Api): Promise<SecondFactors> {
+  return unwrap(api.identity.GET("/api/v1/identity/me/mfa"));
+}
+
+/** New recovery codes, proven with a current authenticator code or an unused recovery code; shown once. */
+export async function regenerateRecoveryCodes(api: Api, code: string): Promise<string[]> {
+  const answer = await unwrap(api.identity.POST("/api/v1/identity/me/mfa/recovery-codes", { body: { code } }));
+  return answer.codes;
+}
+
+export function loadPasskeys(api: Api): Promise<Passkey[]> {
+  return unwrap(api.identity.GET("/api/v1/identity/me/passkeys"));
+}
+
+/** Register a passkey: the service's options, the browser's authenticator (`create`), the service's check. */
+export async function addPasskey(
+  api: Api,
+  name: string,
+  create: (options: Record<string, unknown>) => Promise<Record<string, unknown>>,
+): Promise<Passkey> {
+  const ceremony = await unwrap(api.identity.POST("/api/v1/identity/me/passkeys/registration-options"));
+  const credential = await create(ceremony.public_key);
+  return unwrap(
+    api.identity.POST("/api/v1/identity/me/passkeys", {
+      body: { challenge_id: ceremony.challenge_id, name, credential },
+    }),
+  );
+}
+
+export function renamePasskey(api: Api, passkeyId: string, name: string): Promise<Passkey> {
+  return unwrap(
+    api.identity.PATCH("/api/v1/identity/me/passkeys/{passkey_id}", {
+      params: { path: { passkey_id: passkeyId } },
+      body: { name },
+    }),
+  );
+}
+
+export function removePasskey(api: Api, passkeyId: string): Promise<void> {
+  return noContent(
+    api.identity.DELETE("/api/v1/identity/me/passkeys/{passkey_id}", { params: { path: { passkey_id: passkeyId } } }),
+  );
+}
+
+export async function loadGrants(api: Api): Promise<Grant[]> {
+  const page = await unwrap(
+    api.identity.GET("/api/v1/identity/me/grants", { params: { query: { limit: PAGE_SIZE } } }),
+  );
+  return page.items;
+}
+
+export function revokeGrant(api: Api, clientId: string): Promise<Grant> {
+  return unwrap(
+    api.identity.DELETE("/api/v1/identity/me/grants/{client_id}", { params: { path: { client_id: clientId } } }),
+  );
+}

@@ -13,6 +13,8 @@ import { administersDomains, readDomain, saveDomain, type AppointmentType, type 
 import { NotADomainAdmin } from "./DomainsPage";
 import { FormDesigner } from "./FormDesigner";
 import { fieldProblems, formOf, schemaOf, type FormDraft } from "./formSchema";
+import { workflowDraftOf, workflowOf, workflowProblems, type WorkflowDraft } from "./workflow";
+import { WorkflowSettings } from "./WorkflowSettings";
 import "./admin.css";
 
 export function DomainEditorPage({ user }: { user: SignedInUser }) {
@@ -151,7 +153,9 @@ function DomainEditor({ domain }: { domain: Domain }) {
   const [saving, setSaving] = useState(false);
   const [problem, setProblem] = useState<Problem | null | undefined>(undefined);
   const [saved, setSaved] = useState<number | null>(null);
+  const [workflow, setWorkflow] = useState<WorkflowDraft>(() => workflowDraftOf(domain));
   const problems = useMemo(() => fieldProblems(form.fields), [form.fields]);
+  const workflowInvalid = useMemo(() => workflowProblems(workflow), [workflow]);
 
   const updateType = (uid: string, changes: Partial<TypeDraft>) =>
     setTypes((before) => before.map((type) => (type.uid === uid ? { ...type, ...changes } : type)));
@@ -159,13 +163,13 @@ function DomainEditor({ domain }: { domain: Domain }) {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setSaved(null);
-    if (problems.size > 0) {
+    if (problems.size > 0 || workflowInvalid.size > 0) {
       setProblem({ type: "about:blank", title: t("edit.invalid"), status: 0 });
       return;
     }
     setSaving(true);
     setProblem(undefined);
-    // What this page does not edit (auto-approval, holds, notification rules…) is sent back as it was.
+    // What this page does not edit (keywords of the form's schema it does not show…) is sent back as it was.
     const { name, version: _version, ...unchanged } = current;
     const body: DomainWrite = {
       ...unchanged,
@@ -182,6 +186,7 @@ function DomainEditor({ domain }: { domain: Domain }) {
         max_reschedules: numberOf(maxReschedules),
       },
       form_schema: schemaOf(form),
+      ...workflowOf(workflow),
     };
     try {
       const updated = await saveDomain(api, name, body);
@@ -365,6 +370,13 @@ function DomainEditor({ domain }: { domain: Domain }) {
           <label htmlFor={`${id}-reason-required`}>{t("cancellation.reasonRequired")}</label>
         </div>
       </section>
+
+      <WorkflowSettings
+        draft={workflow}
+        types={types.map((type) => ({ code: type.code, label: type.label }))}
+        problems={workflowInvalid}
+        onChange={setWorkflow}
+      />
 
       <FormDesigner form={form} problems={problems} onChange={setForm} />
 

@@ -10,6 +10,7 @@ import { usePageTitle } from "../../shared/usePageTitle";
 import type { SignedInUser } from "../auth/session";
 import type { Resource } from "../booking/api";
 import { listOrganisationResources, readSchedule, saveSchedule } from "./api";
+import { BulkChangesSection } from "./BulkChanges";
 import {
   WEEKDAYS,
   emptyWeek,
@@ -76,6 +77,7 @@ export function AvailabilityPage({ user }: { user: SignedInUser }) {
             </select>
           </div>
           <ScheduleLoader key={resource.id} resource={resource} />
+          <BulkChangesSection resources={resources.data} />
         </>
       )}
     </section>

@@ -19,6 +19,7 @@ import type { Resource } from "../booking/api";
 import { addDays, byDay, dayKey, daysOfWeek, startOfWeek } from "../booking/week";
 import { listOrganisationResources } from "../availability/api";
 import { listDomains } from "./api";
+import { PatientName } from "./PatientName";
 
 /** What is on the agenda: appointments that hold their time and were agreed (FHIR R4 statuses). */
 const AGENDA_STATUSES: AppointmentStatus[] = ["booked", "arrived", "checked-in", "fulfilled", "noshow"];
@@ -202,6 +203,9 @@ function Days({
                           who: resource?.display_name ?? appointment.resource_id,
                         })}
                       </Link>
+                      <span className="agenda-patient">
+                        <PatientName appointment={appointment} />
+                      </span>
                       {appointment.status !== "booked" && <StatusBadge status={appointment.status} />}
                     </li>
                   );

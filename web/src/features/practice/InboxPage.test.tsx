@@ -15,6 +15,13 @@ const SECOND: Appointment = {
   message: null,
 };
 
+/** As the service lists it: the patient's name from identity's events, the answers to the domain's questions. */
+const NAMED: Appointment = {
+  ...REQUESTED,
+  patient_name: "Pat Jensen",
+  answers: { reason: "A cough", first_visit: false },
+};
+
 function when(iso: string) {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   return new Intl.DateTimeFormat("en-US", { dateStyle: "full", timeStyle: "short", timeZone: zone }).format(
@@ -24,7 +31,7 @@ function when(iso: string) {
 
 /** A practice with two pending requests; deciding one takes it out of the pending list. */
 function practice() {
-  let pending = [REQUESTED, SECOND];
+  let pending = [NAMED, SECOND];
   const decidedOne = (id: string) => {
     pending = pending.filter((request) => request.id !== id);
   };
@@ -65,7 +72,7 @@ function practice() {
   return server;
 }
 
-test("pending requests, with the patient's message, and answers and history on demand", async () => {
+test("pending requests, with the patient's name, message and answers, and the history on demand", async () => {
   const server = practice();
   await renderPage(<InboxPage user={PROFESSIONAL} />, { ...PAGE, server });
   const user = userEvent.setup();
@@ -76,14 +83,17 @@ test("pending requests, with the patient's message, and answers and history on d
   expect(first).toHaveTextContent("Mornings suit me best.");
   expect(first).toHaveTextContent("Dr. Mira Haddad");
   expect(first).toHaveTextContent("Consultation");
+  expect(first).toHaveTextContent("Pat Jensen");
+  expect(within(first!).getByText("A cough")).toBeInTheDocument();
+  expect(within(first!).getByText("Reason for the visit")).toBeInTheDocument();
   expect(second).toHaveTextContent("No message");
+  expect(second).toHaveTextContent(`Patient ${REQUESTED.patient.slice(0, 8)} (no name known)`);
+  expect(second).toHaveTextContent("No answers to the practice’s questions.");
   const asked = new URL(server.requests.find((request) => request.url.includes("/appointments?"))?.url ?? "");
   expect(asked.searchParams.getAll("status")).toEqual(["pending"]);
 
-  await user.click(within(first!).getByRole("button", { name: "Answers and history" }));
-  expect(await within(first!).findByText("A cough")).toBeInTheDocument();
-  expect(within(first!).getByText("Reason for the visit")).toBeInTheDocument();
-  expect(within(first!).getByRole("list", { name: "History" })).toHaveTextContent("Requested by the patient");
+  await user.click(within(first!).getByRole("button", { name: "Decision history" }));
+  expect(await within(first!).findByRole("list", { name: "History" })).toHaveTextContent("Requested by the patient");
 });
 
 test("one approved, one proposed another time: each leaves the list with a word", async () => {

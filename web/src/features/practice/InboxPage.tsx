@@ -13,7 +13,6 @@ import { ProblemMessage } from "../../shared/ProblemMessage";
 import { asProblem, useRemote } from "../../shared/useRemote";
 import { usePageTitle } from "../../shared/usePageTitle";
 import {
-  answersOf,
   idempotencyKeys,
   listAllAppointments,
   readHistory,
@@ -26,6 +25,7 @@ import type { Resource } from "../booking/api";
 import { listOrganisationResources } from "../availability/api";
 import { approve, decideMany, decline, listDomains, propose, type DecisionItem, type DecisionOutcome } from "./api";
 import { DeclineForm, ProposeForm } from "./DecisionForms";
+import { PatientName } from "./PatientName";
 
 interface Practice {
   resources: Map<string, Resource>;
@@ -289,6 +289,7 @@ function RequestItem({
   onPropose: (startsAt: string, reason: string | null) => Promise<void>;
 }) {
   const { t } = useTranslation();
+  const { t: tp } = useTranslation("practice");
   const format = useFormat();
   const when = format.dateTime(request.starts_at);
   const [open, setOpen] = useState<"decline" | "propose" | null>(null);
@@ -331,10 +332,14 @@ function RequestItem({
         <dt>{t("practice.type")}</dt>
         <dd>{type?.label ?? request.appointment_type}</dd>
         <dt>{t("practice.patient")}</dt>
-        <dd>{t("practice.patientRef", { ref: request.patient.slice(0, 8) })}</dd>
+        <dd>
+          <PatientName appointment={request} />
+        </dd>
         <dt>{t("practice.message")}</dt>
         <dd>{request.message ?? t("practice.noMessage")}</dd>
       </dl>
+      <h3 className="answers-title">{tp("answersTitle")}</h3>
+      <AnswersList schema={domain?.form_schema ?? {}} answers={request.answers} />
       <button
         type="button"
         className="link-button"
@@ -342,11 +347,9 @@ function RequestItem({
         aria-controls={`${headingId}-record`}
         onClick={() => setShowRecord(!showRecord)}
       >
-        {showRecord ? t("practice.hideAnswers") : t("practice.answers")}
+        {showRecord ? tp("hideHistory") : tp("history")}
       </button>
-      <div id={`${headingId}-record`}>
-        {showRecord && <RequestRecord request={request} domain={domain} user={user} />}
-      </div>
+      <div id={`${headingId}-record`}>{showRecord && <RequestRecord request={request} user={user} />}</div>
       {problem !== undefined && <ProblemMessage problem={problem} />}
       <div className="button-row">
         <button type="button" disabled={approving} onClick={() => void approveNow()}>
@@ -392,16 +395,8 @@ function RequestItem({
   );
 }
 
-/** The answers to the domain's questions and the history, read when asked for (each read is audited). */
-function RequestRecord({
-  request,
-  domain,
-  user,
-}: {
-  request: AppointmentSummary;
-  domain: Domain | undefined;
-  user: SignedInUser;
-}) {
+/** The decision history, read when asked for (each read is audited). */
+function RequestRecord({ request, user }: { request: AppointmentSummary; user: SignedInUser }) {
   const { t } = useTranslation();
   const api = useApi();
   const [history, reload] = useRemote(useCallback(() => readHistory(api, request.id), [api, request.id]));
@@ -409,7 +404,6 @@ function RequestRecord({
   if (history.state === "failed") return <ProblemMessage problem={history.problem} onRetry={reload} />;
   return (
     <div className="request-record">
-      <AnswersList schema={domain?.form_schema ?? {}} answers={answersOf(history.data)} />
       <HistoryList
         history={history.data}
         viewer={user.subject}
