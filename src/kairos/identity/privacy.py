@@ -48,7 +48,13 @@ from kairos.identity.domain.privacy import (
     require_recent_sign_in,
 )
 from kairos.identity.mail import compose, queue_mail
-from kairos.identity.repository import field_context, load_account_record, open_account, sealed_account
+from kairos.identity.repository import (
+    field_context,
+    load_account_record,
+    open_account,
+    open_user_agent,
+    sealed_account,
+)
 from kairos.identity.service import UnknownUser
 from kairos.identity.settings import load_identity_settings
 from kairos.identity.tables import (
@@ -493,7 +499,7 @@ async def _identity_part(uow: UnitOfWork, cipher: DataCipher, user_id: uuid.UUID
                 "last_seen_at": _iso(row.last_seen_at),
                 "expires_at": _iso(row.expires_at),
                 "revoked_at": _iso(row.revoked_at),
-                "user_agent": row.user_agent,
+                "user_agent": await open_user_agent(cipher, row.id, row.user_agent),
                 "methods": list(row.methods),
             }
             for row in session_rows

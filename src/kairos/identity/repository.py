@@ -70,6 +70,21 @@ async def sealed_account(
     return values
 
 
+async def sealed_user_agent(cipher: DataCipher, session_id: uuid.UUID, user_agent: str) -> str | None:
+    """What ``browser_sessions.user_agent`` holds: the browser's self-description, encrypted (it can single a
+    person out); None for a browser that sent none."""
+    if not user_agent:
+        return None
+    context = field_context("browser_sessions", "user_agent", session_id)
+    return await cipher.encrypt_text(user_agent[:500], context=context)
+
+
+async def open_user_agent(cipher: DataCipher, session_id: uuid.UUID, sealed: str | None) -> str | None:
+    if sealed is None:
+        return None
+    return await cipher.decrypt_text(sealed, context=field_context("browser_sessions", "user_agent", session_id))
+
+
 async def open_display_name(cipher: DataCipher, user_id: uuid.UUID, sealed: str) -> str:
     """A display name selected with another table's row (a professional profile joined to its account)."""
     return await cipher.decrypt_text(sealed, context=field_context("users", "display_name", user_id))

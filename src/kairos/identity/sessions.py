@@ -26,7 +26,7 @@ from kairos.identity.domain.mfa import SignInStep, next_step
 from kairos.identity.domain.throttling import ThrottlePolicy
 from kairos.identity.mfa import AMR_PASSWORD, Authenticators
 from kairos.identity.passwords import PasswordHasher
-from kairos.identity.repository import email_lookup
+from kairos.identity.repository import email_lookup, sealed_user_agent
 from kairos.identity.tables import browser_sessions, passkeys, users
 from kairos.identity.throttle import SignInThrottle, known_device, remember_device
 from kairos.platform.clock import Clock
@@ -154,7 +154,7 @@ class Sessions:
                     created_at=now,
                     last_seen_at=now,
                     expires_at=now + (ABSOLUTE_TIMEOUT if step is None else PENDING_TIMEOUT),
-                    user_agent=user_agent[:500],
+                    user_agent=await sealed_user_agent(uow.cipher, session_id, user_agent),
                     methods=[AMR_PASSWORD],
                     pending_step=step,
                 )
@@ -191,7 +191,7 @@ class Sessions:
                     created_at=now,
                     last_seen_at=now,
                     expires_at=now + (ABSOLUTE_TIMEOUT if step is None else PENDING_TIMEOUT),
-                    user_agent=user_agent[:500],
+                    user_agent=await sealed_user_agent(uow.cipher, session_id, user_agent),
                     methods=list(methods),
                     pending_step=step,
                 )

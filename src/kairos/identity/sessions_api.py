@@ -18,6 +18,7 @@ from sqlalchemy import and_, exists, or_, select
 
 from kairos.identity import service
 from kairos.identity.api import State
+from kairos.identity.repository import open_user_agent
 from kairos.identity.schemas import SessionRead
 from kairos.identity.service import UnknownSession
 from kairos.identity.sessions import IDLE_TIMEOUT
@@ -137,7 +138,14 @@ async def list_my_sessions(me: Me, uow: Uow, page: PageDep) -> Page[SessionRead]
         )
     items, next_cursor = page_of(rows, page, key=lambda row: (row["created_at"], row["id"]))
     return Page(
-        items=[SessionRead(**row, is_current=row["id"] == me.session_id) for row in items], next_cursor=next_cursor
+        items=[
+            SessionRead(
+                **{**row, "user_agent": await open_user_agent(uow.cipher, row["id"], row["user_agent"])},
+                is_current=row["id"] == me.session_id,
+            )
+            for row in items
+        ],
+        next_cursor=next_cursor,
     )
 
 

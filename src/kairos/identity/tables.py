@@ -152,7 +152,7 @@ browser_sessions = Table(
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     Column("revoked_at", DateTime(timezone=True)),
-    Column("user_agent", String(500)),
+    Column("user_agent", Text),  # encrypted (repository.sealed_user_agent)
     # Authentication methods done (RFC 8176 values: pwd, otp), and the step still owed before the session
     # may be used (kairos.identity.domain.mfa.SignInStep); None once the sign-in is complete.
     Column("methods", ARRAY(String(20)), nullable=False, server_default="{pwd}"),

@@ -142,3 +142,16 @@ async def test_failed_sign_ins_are_counted_under_a_keyed_hash_not_a_digest_anyon
     unkeyed = hashlib.sha256(email.encode()).hexdigest()
     assert password_subject(await email_lookup(provider.runtime.cipher, email.upper())) in subjects
     assert not any(unkeyed in subject or email in subject for subject in subjects)
+
+
+async def test_a_sessions_user_agent_is_stored_encrypted_and_shown_to_its_owner(provider: Provider) -> None:
+    browser = f"Mozilla/5.0 (X11; Linux) Kairos-{unique_name('ua-')}"
+    signed_in = await sign_in(provider, "patient@demo.kairos.test", user_agent=browser)
+
+    async with provider.runtime.engine.connect() as connection:
+        stored = str((await connection.execute(text("SELECT json_agg(s)::text FROM browser_sessions s"))).scalar_one())
+    assert "Kairos-ua-" not in stored
+    async with httpx.AsyncClient() as client:
+        sessions = await client.get(f"{provider.issuer}/me/sessions", headers=bearer(signed_in.access_token))
+    assert sessions.status_code == 200, sessions.text
+    assert browser in [item["user_agent"] for item in sessions.json()["items"]]
