@@ -224,46 +224,26 @@ export function WorkflowSettings({ draft, types, problems, onChange }: Props) {
                   </select>
                 </div>
                 <div className="admin-grid">
-                  <fieldset>
-                    <legend>{t("workflow.recipients")}</legend>
-                    {RECIPIENTS.map((recipient) => (
-                      <div className="field checkbox" key={recipient}>
-                        <input
-                          id={`${id}-${rule.uid}-to-${recipient}`}
-                          type="checkbox"
-                          checked={rule.recipients.includes(recipient)}
-                          onChange={(event) =>
-                            setNotification(rule.uid, {
-                              recipients: toggle(rule.recipients, recipient, event.target.checked),
-                            })
-                          }
-                        />
-                        <label htmlFor={`${id}-${rule.uid}-to-${recipient}`}>
-                          {t(`workflow.recipientNames.${recipient}`)}
-                        </label>
-                      </div>
-                    ))}
-                  </fieldset>
-                  <fieldset>
-                    <legend>{t("workflow.channels")}</legend>
-                    {CHANNELS.map((channel) => (
-                      <div className="field checkbox" key={channel}>
-                        <input
-                          id={`${id}-${rule.uid}-by-${channel}`}
-                          type="checkbox"
-                          checked={rule.channels.includes(channel)}
-                          onChange={(event) =>
-                            setNotification(rule.uid, {
-                              channels: toggle(rule.channels, channel, event.target.checked),
-                            })
-                          }
-                        />
-                        <label htmlFor={`${id}-${rule.uid}-by-${channel}`}>
-                          {t(`workflow.channelNames.${channel}`)}
-                        </label>
-                      </div>
-                    ))}
-                  </fieldset>
+                  <Checkboxes
+                    legend={t("workflow.recipients")}
+                    idPrefix={`${id}-${rule.uid}-to`}
+                    options={RECIPIENTS}
+                    checked={rule.recipients}
+                    label={(recipient) => t(`workflow.recipientNames.${recipient}`)}
+                    onToggle={(recipient, on) =>
+                      setNotification(rule.uid, { recipients: toggle(rule.recipients, recipient, on) })
+                    }
+                  />
+                  <Checkboxes
+                    legend={t("workflow.channels")}
+                    idPrefix={`${id}-${rule.uid}-by`}
+                    options={CHANNELS}
+                    checked={rule.channels}
+                    label={(channel) => t(`workflow.channelNames.${channel}`)}
+                    onToggle={(channel, on) =>
+                      setNotification(rule.uid, { channels: toggle(rule.channels, channel, on) })
+                    }
+                  />
                 </div>
                 {rule.change === "reminder" && (
                   <div className="field">
@@ -317,5 +297,34 @@ export function WorkflowSettings({ draft, types, problems, onChange }: Props) {
         )}
       </section>
     </>
+  );
+}
+
+interface CheckboxesProps<T extends string> {
+  legend: string;
+  idPrefix: string;
+  options: readonly T[];
+  checked: readonly T[];
+  label: (option: T) => string;
+  onToggle: (option: T, on: boolean) => void;
+}
+
+/** A group of checkboxes under one legend, one per option. */
+function Checkboxes<T extends string>({ legend, idPrefix, options, checked, label, onToggle }: CheckboxesProps<T>) {
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {options.map((option) => (
+        <div className="field checkbox" key={option}>
+          <input
+            id={`${idPrefix}-${option}`}
+            type="checkbox"
+            checked={checked.includes(option)}
+            onChange={(event) => onToggle(option, event.target.checked)}
+          />
+          <label htmlFor={`${idPrefix}-${option}`}>{label(option)}</label>
+        </div>
+      ))}
+    </fieldset>
   );
 }
