@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from kairos.platform.config import SERVICES
 
@@ -87,6 +88,19 @@ class KairosProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+        self._stop_embedded_postgres()
+
+    def _stop_embedded_postgres(self) -> None:
+        """The embedded PostgreSQL daemonises out of the process group: after a kill (a failed test) nothing
+        else would stop it. SIGQUIT is PostgreSQL's immediate shutdown."""
+        data_dir = self.env.get("KAIROS_DATA_DIR")
+        if not data_dir:
+            return
+        for pid_file in Path(data_dir).glob("**/postmaster.pid"):
+            with contextlib.suppress(OSError, ValueError, IndexError, psutil.Error):
+                postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
+                if "postgres" in postmaster.name():  # not a stale file's pid, since reused by another process
+                    postmaster.send_signal(signal.SIGQUIT)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -2,7 +2,7 @@ import * as OTPAuth from "otpauth";
 
 import type { Page } from "@playwright/test";
 
-import { PATIENT, expect, expectAccessible, screenshot, signIn, test } from "./support";
+import { PATIENT, expect, expectAccessible, expectFitsPhone, screenshot, signIn, test } from "./support";
 
 // Not the patient of the other flows: a second factor set up here would be asked for at their next sign-in.
 const CLIENT = { email: "client@demo.kairos.test", password: "demo tulip harbour lantern", name: "Chris Okafor" };
@@ -34,6 +34,7 @@ test("a patient edits their profile, agrees to a purpose and sees where they are
 
   await expectAccessible(page);
   await screenshot(page, "20-account");
+  await expectFitsPhone(page);
 
   // Read back from the service after a reload: saved, not just shown.
   await page.reload();
@@ -101,6 +102,7 @@ test("a person sets up an authenticator app from the account page, makes new rec
   );
   await expectAccessible(page);
   await screenshot(page, "50-account-security");
+  await expectFitsPhone(page);
 
   // Passkeys need a host name (WebAuthn refuses an IP address as the relying party): Kairos's default issuer
   // and the URL `make run` prints are on localhost, and so is this test.

@@ -1,7 +1,7 @@
 import type { Page } from "@playwright/test";
 import * as OTPAuth from "otpauth";
 
-import { expect, expectAccessible, screenshot, test } from "./support";
+import { expect, expectAccessible, expectFitsPhone, screenshot, test } from "./support";
 
 const ADMIN = { email: "admin@harbour.demo.kairos.test", name: "Ada Admin" };
 const PASSWORD = "demo tulip harbour lantern";
@@ -35,6 +35,7 @@ test("a domain admin adds a question to a domain's request form, previews it, sa
   await expect(page.getByRole("heading", { level: 1, name: "Domains" })).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, "30-admin-domains");
+  await expectFitsPhone(page);
 
   // Harbour's own domain (a domain admin changes only one no other organisation books under). The
   // question is optional and taken out again at the end: the patient flows book under this domain.
@@ -56,6 +57,7 @@ test("a domain admin adds a question to a domain's request form, previews it, sa
   await preview.getByLabel(title).fill("2026-CV-0042");
   await expectAccessible(page);
   await screenshot(page, "31-admin-form-preview");
+  await expectFitsPhone(page);
 
   // An auto-approval rule no request can meet (its answer is asked by no question) and a longer hold: saved,
   // read back, then taken out again with the question.
@@ -74,6 +76,7 @@ test("a domain admin adds a question to a domain's request form, previews it, sa
   await expect(notifications.getByTestId("notification-rule").first()).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, "54-admin-workflow");
+  await expectFitsPhone(page);
 
   await page.getByRole("button", { name: "Save the domain" }).click();
   await expect(page.getByText(/^Saved as version \d+\.$/)).toBeVisible();
@@ -123,6 +126,7 @@ test("a professional submits their credentials again and their organisation's st
   await expect(submission).toContainText("No documents attached.");
   await expectAccessible(verifier);
   await screenshot(verifier, "52-verification-queue");
+  await expectFitsPhone(verifier);
 
   // Rejecting needs a reason: the button waits for one.
   await submission.getByLabel("Reject").check();

@@ -1,4 +1,4 @@
-import { PATIENT, expect, expectAccessible, screenshot, signIn, storedUser, test } from "./support";
+import { PATIENT, expect, expectAccessible, expectFitsPhone, screenshot, signIn, storedUser, test } from "./support";
 
 test("the landing page offers sign-in, in English or French, and is accessible", async ({ page }) => {
   await page.goto("/");
@@ -52,6 +52,7 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
   await expect(found).toContainText("Earliest free time:");
   await expectAccessible(page);
   await screenshot(page, "04-find-professional");
+  await expectFitsPhone(page);
   await page.getByRole("link", { name: "See free times — Dr. Mira Haddad" }).click();
 
   await expect(page.getByRole("heading", { level: 1, name: "Request an appointment" })).toBeVisible();
@@ -112,6 +113,7 @@ test("a patient signs in, requests an appointment, follows it, cancels it and si
   await expect(page.getByRole("heading", { level: 2, name: "Past" })).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, "09-my-appointments");
+  await expectFitsPhone(page);
   await coming.getByRole("link", { name: /^Details/ }).click();
   await expect(page).toHaveURL(new RegExp(`${appointmentPath}$`));
 

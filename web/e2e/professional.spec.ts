@@ -1,7 +1,7 @@
 import type { Browser, Page } from "@playwright/test";
 import * as OTPAuth from "otpauth";
 
-import { PATIENT, expect, expectAccessible, screenshot, signIn, test } from "./support";
+import { PATIENT, expect, expectAccessible, expectFitsPhone, screenshot, signIn, test } from "./support";
 
 const DOCTOR = {
   email: "doctor@harbour.demo.kairos.test",
@@ -95,6 +95,7 @@ test("a professional signs in with a second factor, approves a patient's request
   await expect(request.getByRole("list", { name: "History" })).toContainText("Requested by the patient");
   await expectAccessible(page);
   await screenshot(page, "10-inbox");
+  await expectFitsPhone(page);
   const startsAt = await request.locator("h2 time").getAttribute("datetime");
   await request.getByRole("button", { name: "Approve" }).click();
   await expect(page.getByRole("status").filter({ hasText: /^Approved: the request of / })).toBeVisible();
@@ -110,6 +111,7 @@ test("a professional signs in with a second factor, approves a patient's request
   await expect(bookedItem).toContainText(PATIENT_NAME);
   await expectAccessible(page);
   await screenshot(page, "11-agenda");
+  await expectFitsPhone(page);
   await page.getByRole("button", { name: "Day", exact: true }).click();
   await page.getByRole("button", { name: "Next day" }).click();
   await page.getByRole("button", { name: "Previous day" }).click();
@@ -131,6 +133,7 @@ test("a professional signs in with a second factor, approves a patient's request
   await expect(thursday.getByLabel("From")).toHaveCount(2); // the demo week: mornings and afternoons
   await expectAccessible(page);
   await screenshot(page, "08-availability");
+  await expectFitsPhone(page);
 
   // Thursday afternoons off, and a week of holiday.
   await thursday.getByRole("button", { name: /^Remove Working hours on Thursday 14:00/ }).click();

@@ -54,6 +54,22 @@ export async function expectAccessible(page: Page) {
   expect(blocking, `accessibility of ${page.url()}`).toEqual([]);
 }
 
+/** On a phone (390 × 844 CSS pixels): nothing wider than the screen, still accessible; then back to the desktop. */
+export async function expectFitsPhone(page: Page) {
+  const desktop = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const wider = await page.evaluate(() =>
+    Array.from(document.querySelectorAll("body *"))
+      .filter((element) => element.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+      .map((element) => `${element.tagName.toLowerCase()}.${element.className}`)
+      .slice(0, 5),
+  );
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(width, `width of ${page.url()} on a phone (wider: ${wider.join(", ")})`).toBeLessThanOrEqual(390);
+  await expectAccessible(page);
+  if (desktop) await page.setViewportSize(desktop);
+}
+
 interface AxeResults {
   violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
 }
